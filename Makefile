@@ -1,0 +1,62 @@
+# leaktop build. `make` builds ./leaktop; `make test` builds and runs the
+# whole suite; `make bench` runs the overhead benchmark.
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+VERSION := 0.1.0
+
+BUILD := build
+CFLAGS ?= -O2 -g
+CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc -DLEAKTOP_VERSION='"$(VERSION)"'
+LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lstdc++
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Ivmlinux -Iinclude
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+SRCS := $(wildcard src/*.c)
+OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
+LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+
+.PHONY: all clean test bench vmlinux unit targets format
+
+all: leaktop
+
+$(BUILD):
+	mkdir -p $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c include/*.h | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@
+
+$(BUILD)/%.o: src/%.c $(SKELS) $(wildcard src/*.h include/*.h) | $(BUILD)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+leaktop: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Regenerate the committed vmlinux.h from the running kernel's BTF.
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+
+tests/unit/unit_tests: tests/unit/unit_tests.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: tests/unit/unit_tests
+
+targets:
+	$(MAKE) -C tests/targets
+
+test: leaktop unit targets
+	python3 tests/run.py
+
+bench: leaktop
+	bash scripts/bench.sh
+
+format:
+	clang-format -i src/*.c src/*.h include/*.h bpf/*.c tests/unit/*.c
+
+clean:
+	rm -rf $(BUILD) leaktop tests/unit/unit_tests
+	$(MAKE) -C tests/targets clean

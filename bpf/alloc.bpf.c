@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Outstanding native allocations, aggregated per call stack in the kernel.
+ *
+ * Entry uprobes remember each allocator call per thread (size, stack);
+ * return uprobes charge the returned block to its stack's site; free and
+ * munmap release it. Nested allocator calls (realloc -> malloc, malloc ->
+ * mmap) only bump a depth counter, so the outer call is the one charged.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "alloc.h"
+
+#define MAP_ANONYMOUS 0x20
+#define PAGE_MASK_4K 4095ULL
+/* Largest distance between two frame pointers we accept: a frame bigger
+ * than this is taken as a garbage %rbp from code built without frame
+ * pointers, and the walk stops there. */
+#define MAX_FRAME_BYTES (8ULL << 20)
+#define USER_TOP 0x800000000000ULL
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* resized by userspace: --max-allocs */
+	__type(key, __u64);
+	__type(value, struct lt_alloc);
+} allocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* resized by userspace: --max-stacks + 1 */
+	__type(key, __u64);
+	__type(value, struct lt_site);
+} sites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct lt_inflight);
+} inflight SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LT_LOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* Scratch for building a site: too big for the 512-byte BPF stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_site);
+} scratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+/*
+ * Frames: the probe ip, then *(rsp), the return address into the direct
+ * caller (a frame-pointer walk from function entry misses it: the callee
+ * has not pushed %rbp yet), then the caller chain from %rbp. Each step is
+ * validated (aligned, strictly upward, bounded, user address) and the walk
+ * is cut at the first bad one rather than report garbage.
+ */
+static __always_inline void walk_stack(struct pt_regs *ctx, struct lt_site *s)
+{
+	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), ret = 0;
+	__u64 pair[2];
+	__u32 n = 1;
+
+	s->ip[0] = PT_REGS_IP(ctx);
+	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) == 0 && ret > 4096 &&
+	    ret < USER_TOP)
+		s->ip[n++] = ret;
+	for (int i = 0; i < LT_MAX_FRAMES - 2; i++) {
+		if ((fp & 7) || fp <= sp || fp - sp > MAX_FRAME_BYTES || fp >= USER_TOP)
+			break;
+		if (bpf_probe_read_user(pair, sizeof(pair), (void *)fp))
+			break;
+		if (pair[1] <= 4096 || pair[1] >= USER_TOP)
+			break;
+		if (n < LT_MAX_FRAMES)
+			s->ip[n++] = pair[1];
+		sp = fp;
+		fp = pair[0];
+	}
+	s->nr = n;
+}
+
+/* Stack id of the current call, its site created on first sight; 0 when
+ * the sites map is full (charged to the unknown site, counted as lost). */
+static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
+{
+	__u32 zero = 0;
+	struct lt_site *s = bpf_map_lookup_elem(&scratch, &zero);
+	__u64 h = 0xcbf29ce484222325ULL ^ kind;
+
+	if (!s)
+		return 0;
+	walk_stack(ctx, s);
+	for (int i = 0; i < LT_MAX_FRAMES; i++) {
+		if (i >= s->nr)
+			break;
+		h = mix(h, s->ip[i]);
+	}
+	if (h == 0)
+		h = 1;
+	if (bpf_map_lookup_elem(&sites, &h))
+		return h;
+	s->bytes = 0;
+	s->count = 0;
+	s->kind = kind;
+	if (bpf_map_update_elem(&sites, &h, s, BPF_NOEXIST) == 0)
+		return h;
+	if (bpf_map_lookup_elem(&sites, &h))	/* another CPU won the race */
+		return h;
+	count_lost(LT_LOST_STACK_MAP_FULL);
+	return 0;
+}
+
+static __always_inline void site_add(__u64 id, __s64 bytes, __s64 count)
+{
+	struct lt_site *s = bpf_map_lookup_elem(&sites, &id);
+
+	if (!s) {
+		id = 0;
+		s = bpf_map_lookup_elem(&sites, &id);
+		if (!s)
+			return;
+	}
+	__sync_fetch_and_add(&s->bytes, bytes);
+	__sync_fetch_and_add(&s->count, count);
+}
+
+static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
+{
+	struct lt_alloc a = { .size = size, .ts_ns = ts, .stack_id = id };
+	struct lt_alloc *old = bpf_map_lookup_elem(&allocs, &addr);
+
+	/* A block we still hold at this address was freed unseen: drop it. */
+	if (old && bpf_map_delete_elem(&allocs, &addr) == 0)
+		site_add(old->stack_id, -(__s64)old->size, -1);
+	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) {
+		count_lost(LT_LOST_ALLOC_MAP_FULL);
+		return;
+	}
+	site_add(id, size, 1);
+}
+
+/* Remove addr's record; returns 1 and fills *out when one was held. */
+static __always_inline int take(__u64 addr, struct lt_alloc *out)
+{
+	struct lt_alloc *a = bpf_map_lookup_elem(&allocs, &addr);
+
+	if (!a)
+		return 0;
+	*out = *a;
+	return bpf_map_delete_elem(&allocs, &addr) == 0;
+}
+
+static __always_inline void uncharge(struct lt_alloc *a)
+{
+	site_add(a->stack_id, -(__s64)a->size, -1);
+}
+
+static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
+				    int take_old)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
+	struct lt_inflight *cur = bpf_map_lookup_elem(&inflight, &tid);
+	struct lt_inflight f = {};
+
+	if (cur) {	/* called from inside another allocator call */
+		cur->depth++;
+		return 0;
+	}
+	f.kind = kind;
+	f.size = size;
+	f.arg = arg;
+	f.stack_id = stack_id(ctx, kind);
+	/* Realloc-like calls release the old block at entry so a racing
+	 * allocation of the same address on another thread is not lost; the
+	 * record is put back at return if the call fails. */
+	if (take_old && arg)
+		f.has_old = take(arg, &f.old);
+	if (bpf_map_update_elem(&inflight, &tid, &f, BPF_ANY)) {
+		if (f.has_old)
+			bpf_map_update_elem(&allocs, &arg, &f.old, BPF_ANY);
+		count_lost(LT_LOST_INFLIGHT_FULL);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(size_arg0_entry, __u64 size)	/* malloc, valloc, pvalloc */
+{
+	return on_entry(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(size_arg1_entry, __u64 align, __u64 size) /* aligned_alloc, memalign */
+{
+	return on_entry(ctx, size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
+{
+	return on_entry(ctx, nmemb * size, 0, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(realloc_entry, __u64 ptr, __u64 size)
+{
+	return on_entry(ctx, size, ptr, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(reallocarray_entry, __u64 ptr, __u64 nmemb, __u64 size)
+{
+	return on_entry(ctx, nmemb * size, ptr, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(posix_memalign_entry, __u64 memptr, __u64 align, __u64 size)
+{
+	return on_entry(ctx, size, memptr, 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mmap_entry, __u64 addr, __u64 len, __u64 prot, __u64 flags)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_inflight *cur;
+
+	if (flags & MAP_ANONYMOUS)
+		return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, 0, 0);
+	/* A file mapping is not tracked, but it still nests. */
+	cur = bpf_map_lookup_elem(&inflight, &tid);
+	if (cur)
+		cur->depth++;
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(mremap_entry, __u64 old, __u64 old_len, __u64 new_len)
+{
+	return on_entry(ctx, (new_len + PAGE_MASK_4K) & ~PAGE_MASK_4K, old, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(munmap_entry, __u64 addr, __u64 len)
+{
+	return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, addr, 1);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(free_entry, __u64 ptr)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_alloc a;
+
+	if (!ptr)
+		return 0;
+	/* realloc(p, 0) frees through free(); its return accounts for it. */
+	if (bpf_map_lookup_elem(&inflight, &tid))
+		return 0;
+	if (take(ptr, &a))
+		uncharge(&a);
+	return 0;
+}
+
+static __always_inline void finish_munmap(struct lt_inflight *f, long ret)
+{
+	struct lt_alloc *o = &f->old;
+
+	if (!f->has_old)
+		return;
+	if (ret != 0) {	/* failed: the region is still there */
+		bpf_map_update_elem(&allocs, &f->arg, o, BPF_ANY);
+		return;
+	}
+	uncharge(o);
+	/* Unmapping the head of a region leaves its tail mapped. */
+	if (f->size < o->size)
+		charge(f->arg + f->size, o->size - f->size, o->stack_id, o->ts_ns);
+}
+
+static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int failed)
+{
+	if (failed) {
+		if (f->has_old)
+			bpf_map_update_elem(&allocs, &f->arg, &f->old, BPF_ANY);
+		return;
+	}
+	if (f->has_old)
+		uncharge(&f->old);
+	if (ret && f->size)
+		charge(ret, f->size, f->stack_id, bpf_ktime_get_ns());
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_inflight *cur = bpf_map_lookup_elem(&inflight, &tid);
+	struct lt_inflight f;
+	__u64 ptr = 0;
+
+	if (!cur)
+		return 0;
+	if (cur->depth) {
+		cur->depth--;
+		return 0;
+	}
+	f = *cur;
+	bpf_map_delete_elem(&inflight, &tid);
+
+	switch (f.kind) {
+	case LT_REALLOC:
+	case LT_REALLOCARRAY:
+		/* NULL with size 0 means the old block was freed (glibc). */
+		finish_move(&f, ret, ret == 0 && f.size != 0);
+		return 0;
+	case LT_MREMAP:
+		/* Only a region we track is followed: a file mapping is not. */
+		if (f.has_old)
+			finish_move(&f, ret, ret == -1);
+		return 0;
+	case LT_MUNMAP:
+		finish_munmap(&f, ret);
+		return 0;
+	case LT_POSIX_MEMALIGN:
+		if (ret != 0 || bpf_probe_read_user(&ptr, sizeof(ptr), (void *)f.arg))
+			return 0;
+		break;
+	case LT_MMAP:
+		if (ret == -1)
+			return 0;
+		ptr = ret;
+		break;
+	default:
+		ptr = ret;
+	}
+	if (ptr)
+		charge(ptr, f.size, f.stack_id, bpf_ktime_get_ns());
+	return 0;
+}
+
+/* A thread that dies inside an allocator call must not leave a record that
+ * a later thread with the same tid would take for an outer call. */
+SEC("tracepoint/sched/sched_process_exit")
+int thread_exit(void *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+
+	if ((id >> 32) != target_tgid)
+		return 0;
+	bpf_map_delete_elem(&inflight, &tid);
+	return 0;
+}

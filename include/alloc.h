@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-user contract of bpf/alloc.bpf.c: outstanding native allocations.
+ *
+ * Maps (sizes set by userspace before load):
+ *   allocs   hash  address  -> struct lt_alloc   one record per live block
+ *   sites    hash  stack id -> struct lt_site    per-stack totals + frames
+ *   inflight hash  tid      -> struct lt_inflight allocator call in progress
+ *   lost     percpu array   enum lt_lost         events that could not be recorded
+ *
+ * Stack id 0 is the "unknown stack" site: userspace creates it before the
+ * programs run; allocations whose stack cannot be stored are charged there.
+ */
+#ifndef LEAKTOP_ALLOC_H
+#define LEAKTOP_ALLOC_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define LT_MAX_FRAMES 64
+
+/* Which allocator entry point a probe sits on (the uprobe's BPF cookie). */
+enum lt_kind {
+	LT_MALLOC,
+	LT_CALLOC,
+	LT_REALLOC,
+	LT_REALLOCARRAY,
+	LT_POSIX_MEMALIGN,
+	LT_ALIGNED_ALLOC,
+	LT_MEMALIGN,
+	LT_VALLOC,
+	LT_PVALLOC,
+	LT_MMAP,
+	LT_MREMAP,
+	LT_MUNMAP,
+	LT_FREE,
+	LT_KIND_MAX,
+};
+
+enum lt_lost {
+	LT_LOST_ALLOC_MAP_FULL,	/* allocation not tracked: allocs map full */
+	LT_LOST_STACK_MAP_FULL,	/* stack not stored: charged to site 0 */
+	LT_LOST_INFLIGHT_FULL,	/* call entry not remembered until return */
+	LT_LOST_MAX,
+};
+
+struct lt_alloc {
+	__u64 size;
+	__u64 ts_ns;	/* CLOCK_MONOTONIC at the allocation */
+	__u64 stack_id;
+};
+
+struct lt_site {
+	__s64 bytes;	/* outstanding bytes, updated atomically */
+	__s64 count;	/* outstanding allocations */
+	__u32 kind;	/* enum lt_kind of frames[0] */
+	__u32 nr;	/* valid entries of ip[] */
+	__u64 ip[LT_MAX_FRAMES];	/* innermost first: probe ip, direct caller, ... */
+};
+
+struct lt_inflight {
+	__u64 size;
+	__u64 arg;	/* old pointer (realloc, mremap, munmap) or memptr */
+	__u64 stack_id;
+	__u32 kind;
+	__u32 depth;	/* nested allocator calls still to return */
+	__u32 has_old;	/* old holds the released block's record */
+	__u32 pad;
+	struct lt_alloc old;
+};
+
+#endif /* LEAKTOP_ALLOC_H */

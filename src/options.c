@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Parse and validate the command line; --help reads like a man page. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "options.h"
+
+static const char usage_text[] =
+"NAME\n"
+"    leaktop - show what a running process leaks\n"
+"\n"
+"SYNOPSIS\n"
+"    leaktop [OPTIONS] -p PID\n"
+"    leaktop [OPTIONS] -- CMD [ARGS...]\n"
+"\n"
+"DESCRIPTION\n"
+"    leaktop traces the native heap and anonymous mmap allocations of one\n"
+"    process with uprobes and BPF, and shows the allocations that are still\n"
+"    outstanding, grouped by call stack and sorted by bytes. It attaches to a\n"
+"    running process with -p, or starts CMD and traces it from its first\n"
+"    allocation. It hooks the object that provides malloc to the process\n"
+"    (glibc, jemalloc, tcmalloc, a static allocator...). It stops on Ctrl-C,\n"
+"    SIGTERM, the end of --duration or the exit of the process, and prints a\n"
+"    final report in every case. Needs root (CAP_BPF, CAP_PERFMON and\n"
+"    CAP_SYS_ADMIN on kernels that split them).\n"
+"\n"
+"OPTIONS\n"
+"    -p, --pid PID        attach to the running process PID\n"
+"    -d, --duration SECS  stop after SECS seconds and print the final report\n"
+"    -i, --interval SECS  also print the table every SECS seconds\n"
+"    -n, --top N          show the N largest sites (default 10)\n"
+"        --min-age SECS   count only allocations older than SECS (default 0)\n"
+"        --json FILE      write the final report as JSON to FILE; '-' writes it\n"
+"                         to standard output and the tables to standard error\n"
+"        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
+"                         more are counted as lost events, never dropped silently\n"
+"        --max-stacks N   distinct allocation stacks kept (default 65536)\n"
+"    -h, --help           show this help\n"
+"        --version        show the version\n"
+"\n"
+"EXIT STATUS\n"
+"    0 success; 2 bad usage or bad input (no such process, not an ELF\n"
+"    executable, command not found); 1 any other failure.\n"
+"\n"
+"EXAMPLES\n"
+"    leaktop -p 1234 -i 5             tables every 5 s until Ctrl-C\n"
+"    leaktop -d 30 --json out.json -- ./server --port 8080\n"
+"\n"
+"    JSON schema: docs/json-report.md in the source tree.\n";
+
+enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION };
+
+static const struct option longopts[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "interval", required_argument, NULL, 'i' },
+	{ "top", required_argument, NULL, 'n' },
+	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
+	{ "json", required_argument, NULL, OPT_JSON },
+	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
+	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static int bad(const char *what, const char *arg)
+{
+	fprintf(stderr, "leaktop: invalid %s '%s' (try --help)\n", what, arg);
+	return -EINVAL;
+}
+
+static int parse_secs(const char *arg, const char *what, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	if (errno || end == arg || *end || !isfinite(v) || v < 0)
+		return bad(what, arg);
+	*out = v;
+	return 0;
+}
+
+static int parse_uint(const char *arg, const char *what, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || end == arg || *end || v < min || v > max)
+		return bad(what, arg);
+	*out = v;
+	return 0;
+}
+
+static int parse_one(int c, const char *arg, struct options *o)
+{
+	long v = 0;
+	int err = 0;
+
+	switch (c) {
+	case 'p':
+		err = parse_uint(arg, "PID", 1, 0x7fffffff, &v);
+		o->pid = v;
+		return err;
+	case 'd':
+		err = parse_secs(arg, "duration", &o->duration_s);
+		return err ? err : o->duration_s > 0 ? 0 : bad("duration", arg);
+	case 'i':
+		err = parse_secs(arg, "interval", &o->interval_s);
+		return err ? err : o->interval_s > 0 ? 0 : bad("interval", arg);
+	case 'n':
+		err = parse_uint(arg, "top count", 1, 1000000, &v);
+		o->top = v;
+		return err;
+	case OPT_MIN_AGE:
+		return parse_secs(arg, "minimum age", &o->min_age_s);
+	case OPT_JSON:
+		o->json = arg;
+		return 0;
+	case OPT_MAX_ALLOCS:
+		err = parse_uint(arg, "--max-allocs", 1, 1L << 27, &v);
+		o->max_allocs = v;
+		return err;
+	case OPT_MAX_STACKS:
+		err = parse_uint(arg, "--max-stacks", 1, 1L << 22, &v);
+		o->max_stacks = v;
+		return err;
+	}
+	fprintf(stderr, "leaktop: unknown option (try --help)\n");
+	return -EINVAL;
+}
+
+int options_parse(int argc, char **argv, struct options *o)
+{
+	int c, err;
+
+	memset(o, 0, sizeof(*o));
+	o->top = 10;
+	o->max_allocs = 1 << 20;
+	o->max_stacks = 1 << 16;
+	opterr = 0;
+	/* '+': stop at the command's first word, its options are its own. */
+	while ((c = getopt_long(argc, argv, "+p:d:i:n:h", longopts, NULL)) != -1) {
+		if (c == 'h') {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		if (c == OPT_VERSION) {
+			printf("leaktop %s\n", LEAKTOP_VERSION);
+			return 1;
+		}
+		if (c == '?' || c == ':') {
+			fprintf(stderr, "leaktop: bad option '%s' (try --help)\n", argv[optind - 1]);
+			return -EINVAL;
+		}
+		err = parse_one(c, optarg, o);
+		if (err)
+			return err;
+	}
+	if (optind < argc)
+		o->cmd = &argv[optind];
+	if (o->pid && o->cmd) {
+		fprintf(stderr, "leaktop: give either -p PID or a command, not both\n");
+		return -EINVAL;
+	}
+	if (!o->pid && !o->cmd) {
+		fprintf(stderr, "leaktop: no target: give -p PID or -- CMD (try --help)\n");
+		return -EINVAL;
+	}
+	return 0;
+}

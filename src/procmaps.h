@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The mappings of a process, read from /proc/PID/maps. */
+#ifndef LEAKTOP_PROCMAPS_H
+#define LEAKTOP_PROCMAPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct mapping {
+	uint64_t start, end, pgoff;
+	bool exec;
+	char *path;	/* NULL for anonymous mappings */
+};
+
+struct procmaps {
+	struct mapping *m;
+	int n;
+};
+
+int procmaps_read(pid_t pid, struct procmaps *pm);
+void procmaps_free(struct procmaps *pm);
+const struct mapping *procmaps_find(const struct procmaps *pm, uint64_t addr);
+/* The first mapping of path (the lowest address): its load base. */
+const struct mapping *procmaps_first(const struct procmaps *pm, const char *path);
+
+#endif

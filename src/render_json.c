@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The JSON report; schema in docs/json-report.md. */
+#include "render.h"
+
+static void json_str(FILE *f, const char *s)
+{
+	if (!s) {
+		fputs("null", f);
+		return;
+	}
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}
+
+static void json_frame(FILE *f, const struct lt_frame *fr)
+{
+	fputs("{\"function\": ", f);
+	json_str(f, fr->function);
+	fputs(", \"module\": ", f);
+	json_str(f, fr->module);
+	fprintf(f, ", \"address\": \"0x%lx\", \"offset\": \"0x%lx\"", fr->address, fr->offset);
+	if (fr->file) {
+		fputs(", \"file\": ", f);
+		json_str(f, fr->file);
+		fprintf(f, ", \"line\": %d", fr->line);
+	}
+	fputs("}", f);
+}
+
+static void json_site(FILE *f, const struct lt_group *g)
+{
+	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f,\n",
+		g->bytes, g->count, g->oldest_age_s);
+	fputs("       \"frames\": [", f);
+	for (int i = 0; i < g->stack->nframes; i++) {
+		fputs(i ? ",\n         " : "\n         ", f);
+		json_frame(f, &g->stack->frames[i]);
+	}
+	fputs("]}", f);
+}
+
+void render_json(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, "{\n  \"schema\": 1,\n  \"tool\": \"leaktop %s\",\n", LEAKTOP_VERSION);
+	fprintf(f, "  \"pid\": %d,\n  \"comm\": ", s->pid);
+	json_str(f, s->comm);
+	fputs(",\n  \"exe\": ", f);
+	json_str(f, s->exe);
+	fprintf(f, ",\n  \"duration_s\": %.3f,\n  \"target_exited\": %s,\n", s->duration_s,
+		s->exited ? "true" : "false");
+	fputs("  \"memory\": {\n    \"allocator\": ", f);
+	json_str(f, s->allocator);
+	fprintf(f, ",\n    \"min_age_s\": %.3f,\n", s->min_age_s);
+	fprintf(f, "    \"outstanding_bytes\": %ld,\n    \"outstanding_allocations\": %ld,\n",
+		s->bytes, s->count);
+	fprintf(f, "    \"lost_events\": %lu,\n    \"lost\": {", snapshot_lost_total(s));
+	for (int i = 0; i < LT_LOST_MAX; i++)
+		fprintf(f, "%s\"%s\": %lu", i ? ", " : "", snapshot_lost_name(i), s->lost[i]);
+	fputs("},\n    \"sites\": [", f);
+	for (int i = 0; i < s->ngroups; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_site(f, &s->groups[i]);
+	}
+	fputs("\n    ]\n  }\n}\n", f);
+	fflush(f);
+}

@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The trace command's life: check privileges, take the target, resolve its
+ * allocator, load and attach the BPF programs, then every tick symbolize new
+ * stacks (so they outlive the process), print tables on the interval, and
+ * print the final report on a signal, the duration's end or the exit.
+ */
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+#include "alloc.skel.h"
+#include "allocator.h"
+#include "drain.h"
+#include "options.h"
+#include "probes.h"
+#include "render.h"
+#include "symbolize.h"
+#include "target.h"
+#include "trace.h"
+
+#define TICK_MS 1000
+#define EXIT_BAD_INPUT 2
+
+struct session {
+	struct options opt;
+	struct target target;
+	struct allocator alloc;
+	struct alloc_bpf *skel;
+	struct symbolizer *sym;
+	struct stack_cache stacks;
+	double start;
+	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO)
+		return 0;
+	fputs("leaktop: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Name what is missing rather than fail later with EPERM. */
+static int check_privileges(void)
+{
+	static const struct { int bit; const char *name; } need[] = {
+		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 21, "CAP_SYS_ADMIN" },
+	};
+	unsigned long long eff = 0;
+	char line[256], missing[128] = "";
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!(eff & (1ULL << need[i].bit)))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", need[i].name);
+	if (!missing[0])
+		return 0;
+	fprintf(stderr, "leaktop: missing capability %s: run as root\n", missing);
+	return -EPERM;
+}
+
+static int load_bpf(struct session *s)
+{
+	struct alloc_bpf *skel = alloc_bpf__open();
+	struct lt_site unknown = { 0 };
+	uint64_t zero = 0;
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = s->target.pid;
+	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
+	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
+	err = alloc_bpf__load(skel);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
+	if (err) {
+		alloc_bpf__destroy(skel);
+		return err < 0 ? err : -errno;
+	}
+	s->skel = skel;
+	return 0;
+}
+
+static int take_target(struct session *s)
+{
+	int err;
+
+	if (s->opt.pid)
+		err = target_attach(s->opt.pid, &s->target);
+	else
+		err = target_launch(s->opt.cmd, &s->target);
+	if (err)
+		return err;
+	if (s->target.launched && target_trace_exit(&s->target)) {
+		fprintf(stderr, "leaktop: cannot watch %s for its exit: %s\n", s->target.exe,
+			strerror(errno));
+		return -EPERM;
+	}
+	/* A launched command is predicted from our environment (it inherits
+	 * it); a running one is read from its own environment and mappings. */
+	err = allocator_find(s->opt.pid, s->target.exe, &s->alloc);
+	if (err) {
+		fprintf(stderr, "leaktop: %s uses no malloc we can find (no malloc/mmap exported)\n",
+			s->target.exe);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static void build_snapshot(struct session *s, struct lt_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->pid = s->target.pid;
+	snprintf(snap->comm, sizeof(snap->comm), "%s", s->target.comm);
+	snap->exe = s->target.exe;
+	snap->allocator = s->alloc.malloc_obj;
+	snap->exited = s->target.exited;
+	snap->duration_s = now_s() - s->start;
+	if (drain_snapshot(s->skel, s->sym, &s->stacks, s->opt.min_age_s, snap))
+		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
+}
+
+static void report(struct session *s, bool final)
+{
+	struct lt_snapshot snap;
+	FILE *f;
+
+	build_snapshot(s, &snap);
+	render_table(s->tables, &snap, s->opt.top);
+	if (final && s->opt.json) {
+		f = strcmp(s->opt.json, "-") ? fopen(s->opt.json, "we") : stdout;
+		if (!f) {
+			fprintf(stderr, "leaktop: cannot write %s: %s\n", s->opt.json, strerror(errno));
+		} else {
+			render_json(f, &snap);
+			if (f != stdout)
+				fclose(f);
+		}
+	}
+	snapshot_free(&snap);
+}
+
+/* Symbolize what is new while the process's mappings can still be read. */
+static void tick(struct session *s)
+{
+	symbolizer_refresh(s->sym);
+	drain_new_stacks(s->skel, s->sym, &s->stacks);
+}
+
+static int signal_fd(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &target_sigmask);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+/* Returns when it is time for the final report. */
+static void run_loop(struct session *s, int sfd)
+{
+	double next_tick = now_s(), next_table = s->start + s->opt.interval_s;
+	double end = s->opt.duration_s ? s->start + s->opt.duration_s : 0;
+
+	for (;;) {
+		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+				       { .fd = s->target.pidfd, .events = POLLIN } };
+		struct signalfd_siginfo si;
+		double t = now_s(), wake = next_tick;
+		int state;
+
+		if (s->opt.interval_s && next_table < wake)
+			wake = next_table;
+		if (end && end < wake)
+			wake = end;
+		poll(p, 2, wake > t ? (int)((wake - t) * 1000) + 1 : 0);
+		while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+				return;
+		state = target_wait(&s->target);
+		if (state == TARGET_EXITING) {
+			tick(s);
+			target_continue(&s->target);
+			continue;
+		}
+		if (state == TARGET_EXITED)
+			return;
+		t = now_s();
+		if (end && t >= end)
+			return;
+		if (t >= next_tick) {
+			tick(s);
+			next_tick = t + TICK_MS / 1000.0;
+		}
+		if (s->opt.interval_s && t >= next_table) {
+			report(s, false);
+			next_table += s->opt.interval_s;
+		}
+	}
+}
+
+static int start(struct session *s)
+{
+	int err = load_bpf(s);
+
+	if (err) {
+		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
+		return 1;
+	}
+	s->sym = symbolizer_new(s->target.pid);
+	if (!s->sym)
+		return 1;
+	if (!s->target.launched)
+		symbolizer_refresh(s->sym);
+	err = probes_attach(s->skel, s->target.pid, &s->alloc);
+	if (err)
+		return 1;
+	if (s->target.launched && target_release(&s->target, s->opt.cmd))
+		return EXIT_BAD_INPUT;
+	return 0;
+}
+
+static void finish(struct session *s)
+{
+	probes_detach();
+	if (s->target.launched && !s->target.exited && s->target.gate >= 0)
+		target_abort(&s->target);
+	alloc_bpf__destroy(s->skel);
+	symbolizer_free(s->sym);
+	stack_cache_free(&s->stacks);
+	allocator_free(&s->alloc);
+	target_close(&s->target);
+}
+
+int cmd_trace(int argc, char **argv)
+{
+	struct session s = { 0 };
+	int err, sfd;
+
+	err = options_parse(argc, argv, &s.opt);
+	if (err)
+		return err > 0 ? 0 : EXIT_BAD_INPUT;
+	s.tables = s.opt.json && strcmp(s.opt.json, "-") == 0 ? stderr : stdout;
+	if (check_privileges())
+		return 1;
+	libbpf_set_print(libbpf_log);
+	sfd = signal_fd();
+	err = take_target(&s);
+	if (err) {
+		target_abort(&s.target);
+		finish(&s);
+		return err == -EPERM ? 1 : EXIT_BAD_INPUT;
+	}
+	s.start = now_s();
+	err = start(&s);
+	if (!err) {
+		fprintf(stderr, "leaktop: tracing pid %d (%s), %d probes on %s\n", s.target.pid,
+			s.target.comm, probes_count(), s.alloc.malloc_obj);
+		run_loop(&s, sfd);
+		if (!s.target.exited)
+			tick(&s);
+		report(&s, true);
+	}
+	finish(&s);
+	close(sfd);
+	return err;
+}

@@ -38,6 +38,7 @@ static const char usage_text[] =
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
 "        --max-stacks N   distinct allocation stacks kept (default 65536)\n"
+"    -v, --verbose        say which object and offset each probe is placed at\n"
 "    -h, --help           show this help\n"
 "        --version        show the version\n"
 "\n"
@@ -62,6 +63,7 @@ static const struct option longopts[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 },
@@ -119,6 +121,9 @@ static int parse_one(int c, const char *arg, struct options *o)
 		err = parse_uint(arg, "top count", 1, 1000000, &v);
 		o->top = v;
 		return err;
+	case 'v':
+		o->verbose = 1;
+		return 0;
 	case OPT_MIN_AGE:
 		return parse_secs(arg, "minimum age", &o->min_age_s);
 	case OPT_JSON:
@@ -147,7 +152,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->max_stacks = 1 << 16;
 	opterr = 0;
 	/* '+': stop at the command's first word, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+p:d:i:n:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:i:n:vh", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 1;
@@ -160,7 +165,7 @@ int options_parse(int argc, char **argv, struct options *o)
 			fprintf(stderr, "leaktop: bad option '%s' (try --help)\n", argv[optind - 1]);
 			return -EINVAL;
 		}
-		err = parse_one(c, optarg, o);
+		err = parse_one(c, optarg ? optarg : "", o);
 		if (err)
 			return err;
 	}

@@ -16,6 +16,7 @@ struct options {
 	const char *json;	/* NULL, a path, or "-" */
 	uint32_t max_allocs;
 	uint32_t max_stacks;
+	int verbose;
 };
 
 /* 0 to run, 1 when --help/--version was served, -EINVAL after printing a

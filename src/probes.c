@@ -49,26 +49,28 @@ struct probe_spec {
 	enum prog_id prog;
 	int mmap_family;	/* found in allocator.mmap_obj */
 	int has_return;
+	int nargs;	/* argument registers the entry program reads */
 };
 
 /* Order matters for aliases: glibc's aligned_alloc is memalign, and the
  * first name listed for an address is the one attached. */
 static const struct probe_spec specs[] = {
-	{ LT_MALLOC, P_SIZE0, 0, 1 },
-	{ LT_FREE, P_FREE, 0, 0 },
-	{ LT_CALLOC, P_CALLOC, 0, 1 },
-	{ LT_REALLOC, P_REALLOC, 0, 1 },
-	{ LT_REALLOCARRAY, P_REALLOCARRAY, 0, 1 },
-	{ LT_POSIX_MEMALIGN, P_MEMALIGN_PTR, 0, 1 },
-	{ LT_ALIGNED_ALLOC, P_SIZE1, 0, 1 },
-	{ LT_MEMALIGN, P_SIZE1, 0, 1 },
-	{ LT_VALLOC, P_SIZE0, 0, 1 },
-	{ LT_PVALLOC, P_SIZE0, 0, 1 },
-	{ LT_MMAP, P_MMAP, 1, 1 },
-	{ LT_MREMAP, P_MREMAP, 1, 1 },
-	{ LT_MUNMAP, P_MUNMAP, 1, 1 },
+	{ LT_MALLOC, P_SIZE0, 0, 1, 1 },
+	{ LT_FREE, P_FREE, 0, 0, 1 },
+	{ LT_CALLOC, P_CALLOC, 0, 1, 2 },
+	{ LT_REALLOC, P_REALLOC, 0, 1, 2 },
+	{ LT_REALLOCARRAY, P_REALLOCARRAY, 0, 1, 3 },
+	{ LT_POSIX_MEMALIGN, P_MEMALIGN_PTR, 0, 1, 3 },
+	{ LT_ALIGNED_ALLOC, P_SIZE1, 0, 1, 2 },
+	{ LT_MEMALIGN, P_SIZE1, 0, 1, 2 },
+	{ LT_VALLOC, P_SIZE0, 0, 1, 1 },
+	{ LT_PVALLOC, P_SIZE0, 0, 1, 1 },
+	{ LT_MMAP, P_MMAP, 1, 1, 4 },
+	{ LT_MREMAP, P_MREMAP, 1, 1, 3 },
+	{ LT_MUNMAP, P_MUNMAP, 1, 1, 2 },
 };
 
+int probes_verbose;
 static struct bpf_link *links[MAX_LINKS];
 static int nlinks;
 
@@ -114,19 +116,31 @@ static int emulated(const cs_insn *in)
 	return 0;
 }
 
-/* Registers the probe programs read: the stack, frame and argument ones. */
-static int writes_watched(csh h, const cs_insn *in)
+/* Sub-registers of %rsp, %rbp, then the argument registers in ABI order. */
+static const x86_reg reg_family[8][5] = {
+	{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL, X86_REG_SPL },
+	{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL, X86_REG_BPL },
+	{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, X86_REG_DIL },
+	{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, X86_REG_SIL },
+	{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH },
+	{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH },
+	{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, X86_REG_R8B },
+	{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, X86_REG_R9B },
+};
+
+static int is_watched(x86_reg r, int nargs)
 {
-	static const x86_reg watched[] = {
-		X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL,
-		X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL,
-		X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL,
-		X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL,
-		X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH,
-		X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH,
-		X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B,
-		X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B,
-	};
+	for (int f = 0; f < 2 + nargs && f < 8; f++)
+		for (int j = 0; j < 5; j++)
+			if (reg_family[f][j] == r)
+				return 1;
+	return 0;
+}
+
+/* Does the instruction change what the probe program reads: %rsp, %rbp,
+ * the function's nargs argument registers, or the stack memory? */
+static int writes_watched(csh h, const cs_insn *in, int nargs)
+{
 	cs_regs rd, wr;
 	uint8_t nrd, nwr;
 	const cs_x86 *x = &in->detail->x86;
@@ -134,12 +148,15 @@ static int writes_watched(csh h, const cs_insn *in)
 	if (cs_regs_access(h, in, rd, &nrd, wr, &nwr))
 		return 1;
 	for (int i = 0; i < nwr; i++)
-		for (size_t j = 0; j < sizeof(watched) / sizeof(watched[0]); j++)
-			if (wr[i] == watched[j])
-				return 1;
-	for (int i = 0; i < x->op_count; i++)
-		if (x->operands[i].type == X86_OP_MEM && (x->operands[i].access & CS_AC_WRITE))
+		if (is_watched(wr[i], nargs))
 			return 1;
+	for (int i = 0; i < x->op_count; i++) {
+		const cs_x86_op *op = &x->operands[i];
+
+		if (op->type == X86_OP_MEM && (op->access & CS_AC_WRITE) &&
+		    (is_watched(op->mem.base, 0) || op->mem.base == X86_REG_INVALID))
+			return 1;
+	}
 	return 0;
 }
 
@@ -150,7 +167,7 @@ static int is_control_flow(csh h, const cs_insn *in)
 	       cs_insn_group(h, in, CS_GRP_IRET) || in->id == X86_INS_SYSCALL;
 }
 
-static size_t first_emulated(csh h, const uint8_t *code, size_t len)
+static size_t first_emulated(csh h, const uint8_t *code, size_t len, int nargs)
 {
 	cs_insn *in;
 	size_t n = cs_disasm(h, code, len < 128 ? len : 128, 0, MAX_SCAN, &in);
@@ -161,7 +178,7 @@ static size_t first_emulated(csh h, const uint8_t *code, size_t len)
 			off = in[i].address;
 			break;
 		}
-		if (is_control_flow(h, &in[i]) || writes_watched(h, &in[i]))
+		if (is_control_flow(h, &in[i]) || writes_watched(h, &in[i], nargs))
 			break;
 	}
 	cs_free(in, n);
@@ -190,7 +207,7 @@ static int jumped_into(csh h, const uint8_t *code, size_t len, size_t off)
 	return hit;
 }
 
-size_t probe_offset(const uint8_t *code, size_t len)
+size_t probe_offset(const uint8_t *code, size_t len, int nargs)
 {
 	csh h;
 	size_t off;
@@ -198,14 +215,14 @@ size_t probe_offset(const uint8_t *code, size_t len)
 	if (cs_open(CS_ARCH_X86, CS_MODE_64, &h) != CS_ERR_OK)
 		return 0;
 	cs_option(h, CS_OPT_DETAIL, CS_OPT_ON);
-	off = first_emulated(h, code, len);
+	off = first_emulated(h, code, len, nargs);
 	if (off && jumped_into(h, code, len, off))
 		off = 0;
 	cs_close(&h);
 	return off;
 }
 
-static size_t place(struct elf_file *ef, const struct elf_func *fn)
+static size_t place(struct elf_file *ef, const struct elf_func *fn, int nargs)
 {
 	size_t len = fn->size ? fn->size : 128;
 	uint8_t *code;
@@ -218,7 +235,7 @@ static size_t place(struct elf_file *ef, const struct elf_func *fn)
 	if (!code)
 		return 0;
 	got = pread(ef->fd, code, len, fn->offset);
-	off = got > 0 ? probe_offset(code, got) : 0;
+	off = got > 0 ? probe_offset(code, got, nargs) : 0;
 	free(code);
 	return off;
 }
@@ -251,7 +268,11 @@ static int attach_spec(struct alloc_bpf *skel, pid_t pid, const struct probe_spe
 		if (seen[i] == fn.offset)
 			return 0;	/* an alias of an entry already probed */
 	seen[(*nseen)++] = fn.offset;
-	off = place(ef, &fn);
+	off = place(ef, &fn, s->nargs);
+	if (probes_verbose)
+		fprintf(stderr, "leaktop: probe %s at %s offset 0x%lx (entry+%zu)%s\n",
+			kind_names[s->kind], obj, fn.offset + off, off,
+			s->has_return ? " with return probe" : "");
 	err = attach_one(prog_for(skel, s->prog), pid, obj, fn.offset + off, s->kind, 0);
 	/* The return probe shares the placement: %rsp still points at the
 	 * return address there, which is what the kernel hijacks. */

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install what leaktop needs to build, test and benchmark on Debian, and
+# mount tracefs/debugfs when they are missing. Idempotent; run as root.
+set -euo pipefail
+
+packages=(
+	make gcc g++ clang llvm bpftool pkg-config
+	libbpf-dev libelf-dev zlib1g-dev libdw-dev libcapstone-dev
+	libc6-dbg           # glibc internals by name in stacks
+	libjemalloc2        # tests: a process whose malloc is not glibc's
+	python3             # test runner
+	bpftrace            # benchmark: the empty-probe floor
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if ! mountpoint -q /sys/kernel/tracing; then
+	mount -t tracefs nodev /sys/kernel/tracing
+fi
+if ! mountpoint -q /sys/kernel/debug; then
+	mount -t debugfs nodev /sys/kernel/debug || true
+fi

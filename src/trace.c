@@ -293,8 +293,8 @@ int cmd_trace(int argc, char **argv)
 		finish(&s);
 		return err == -EPERM ? 1 : EXIT_BAD_INPUT;
 	}
-	s.start = now_s();
 	err = start(&s);
+	s.start = now_s();
 	if (!err) {
 		fprintf(stderr, "leaktop: tracing pid %d (%s), %d probes on %s\n", s.target.pid,
 			s.target.comm, probes_count(), s.alloc.malloc_obj);

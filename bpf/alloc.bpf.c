@@ -23,8 +23,6 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 target_tgid;
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);	/* resized by userspace: --max-allocs */
@@ -39,10 +37,13 @@ struct {
 	__type(value, struct lt_site);
 } sites SEC(".maps");
 
+/* Per-thread call state in task storage: no hashing, no delete per call
+ * (a record is reused and marked idle), freed by the kernel with the
+ * thread. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct lt_inflight);
 } inflight SEC(".maps");
 
@@ -184,32 +185,36 @@ static __always_inline void uncharge(struct lt_alloc *a)
 	site_add(a->stack_id, -(__s64)a->size, -1);
 }
 
+static __always_inline struct lt_inflight *current_call(int create)
+{
+	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
 				    int take_old)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
-	struct lt_inflight *cur = bpf_map_lookup_elem(&inflight, &tid);
-	struct lt_inflight f = {};
+	struct lt_inflight *f = current_call(1);
 
-	if (cur) {	/* called from inside another allocator call */
-		cur->depth++;
+	if (!f) {
+		count_lost(LT_LOST_INFLIGHT_FULL);
 		return 0;
 	}
-	f.kind = kind;
-	f.size = size;
-	f.arg = arg;
-	f.stack_id = stack_id(ctx, kind);
+	if (f->active) {	/* called from inside another allocator call */
+		f->depth++;
+		return 0;
+	}
+	f->kind = kind;
+	f->size = size;
+	f->arg = arg;
+	f->depth = 0;
+	f->stack_id = stack_id(ctx, kind);
 	/* Realloc-like calls release the old block at entry so a racing
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
-	if (take_old && arg)
-		f.has_old = take(arg, &f.old);
-	if (bpf_map_update_elem(&inflight, &tid, &f, BPF_ANY)) {
-		if (f.has_old)
-			bpf_map_update_elem(&allocs, &arg, &f.old, BPF_ANY);
-		count_lost(LT_LOST_INFLIGHT_FULL);
-	}
+	f->has_old = take_old && arg ? take(arg, &f->old) : 0;
+	f->active = 1;
 	return 0;
 }
 
@@ -252,14 +257,13 @@ int BPF_KPROBE(posix_memalign_entry, __u64 memptr, __u64 align, __u64 size)
 SEC("uprobe")
 int BPF_KPROBE(mmap_entry, __u64 addr, __u64 len, __u64 prot, __u64 flags)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	struct lt_inflight *cur;
 
 	if (flags & MAP_ANONYMOUS)
 		return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, 0, 0);
 	/* A file mapping is not tracked, but it still nests. */
-	cur = bpf_map_lookup_elem(&inflight, &tid);
-	if (cur)
+	cur = current_call(0);
+	if (cur && cur->active)
 		cur->depth++;
 	return 0;
 }
@@ -279,13 +283,14 @@ int BPF_KPROBE(munmap_entry, __u64 addr, __u64 len)
 SEC("uprobe")
 int BPF_KPROBE(free_entry, __u64 ptr)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_inflight *cur;
 	struct lt_alloc a;
 
 	if (!ptr)
 		return 0;
 	/* realloc(p, 0) frees through free(); its return accounts for it. */
-	if (bpf_map_lookup_elem(&inflight, &tid))
+	cur = current_call(0);
+	if (cur && cur->active)
 		return 0;
 	if (take(ptr, &a))
 		uncharge(&a);
@@ -324,36 +329,33 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 SEC("uretprobe")
 int BPF_KRETPROBE(alloc_return, long ret)
 {
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	struct lt_inflight *cur = bpf_map_lookup_elem(&inflight, &tid);
-	struct lt_inflight f;
+	struct lt_inflight *f = current_call(0);
 	__u64 ptr = 0;
 
-	if (!cur)
+	if (!f || !f->active)
 		return 0;
-	if (cur->depth) {
-		cur->depth--;
+	if (f->depth) {
+		f->depth--;
 		return 0;
 	}
-	f = *cur;
-	bpf_map_delete_elem(&inflight, &tid);
+	f->active = 0;
 
-	switch (f.kind) {
+	switch (f->kind) {
 	case LT_REALLOC:
 	case LT_REALLOCARRAY:
 		/* NULL with size 0 means the old block was freed (glibc). */
-		finish_move(&f, ret, ret == 0 && f.size != 0);
+		finish_move(f, ret, ret == 0 && f->size != 0);
 		return 0;
 	case LT_MREMAP:
 		/* Only a region we track is followed: a file mapping is not. */
-		if (f.has_old)
-			finish_move(&f, ret, ret == -1);
+		if (f->has_old)
+			finish_move(f, ret, ret == -1);
 		return 0;
 	case LT_MUNMAP:
-		finish_munmap(&f, ret);
+		finish_munmap(f, ret);
 		return 0;
 	case LT_POSIX_MEMALIGN:
-		if (ret != 0 || bpf_probe_read_user(&ptr, sizeof(ptr), (void *)f.arg))
+		if (ret != 0 || bpf_probe_read_user(&ptr, sizeof(ptr), (void *)f->arg))
 			return 0;
 		break;
 	case LT_MMAP:
@@ -365,20 +367,6 @@ int BPF_KRETPROBE(alloc_return, long ret)
 		ptr = ret;
 	}
 	if (ptr)
-		charge(ptr, f.size, f.stack_id, bpf_ktime_get_ns());
-	return 0;
-}
-
-/* A thread that dies inside an allocator call must not leave a record that
- * a later thread with the same tid would take for an outer call. */
-SEC("tracepoint/sched/sched_process_exit")
-int thread_exit(void *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tid = (__u32)id;
-
-	if ((id >> 32) != target_tgid)
-		return 0;
-	bpf_map_delete_elem(&inflight, &tid);
+		charge(ptr, f->size, f->stack_id, bpf_ktime_get_ns());
 	return 0;
 }

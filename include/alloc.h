@@ -5,7 +5,7 @@
  * Maps (sizes set by userspace before load):
  *   allocs   hash  address  -> struct lt_alloc   one record per live block
  *   sites    hash  stack id -> struct lt_site    per-stack totals + frames
- *   inflight hash  tid      -> struct lt_inflight allocator call in progress
+ *   inflight task storage    -> struct lt_inflight allocator call in progress
  *   lost     percpu array   enum lt_lost         events that could not be recorded
  *
  * Stack id 0 is the "unknown stack" site: userspace creates it before the
@@ -41,7 +41,7 @@ enum lt_kind {
 enum lt_lost {
 	LT_LOST_ALLOC_MAP_FULL,	/* allocation not tracked: allocs map full */
 	LT_LOST_STACK_MAP_FULL,	/* stack not stored: charged to site 0 */
-	LT_LOST_INFLIGHT_FULL,	/* call entry not remembered until return */
+	LT_LOST_INFLIGHT_FULL,	/* no per-thread storage: call not followed */
 	LT_LOST_MAX,
 };
 
@@ -66,7 +66,7 @@ struct lt_inflight {
 	__u32 kind;
 	__u32 depth;	/* nested allocator calls still to return */
 	__u32 has_old;	/* old holds the released block's record */
-	__u32 pad;
+	__u32 active;	/* a call is in progress on this thread */
 	struct lt_alloc old;
 };
 

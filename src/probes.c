@@ -306,11 +306,6 @@ int probes_attach(struct alloc_bpf *skel, pid_t pid, const struct allocator *a)
 	}
 	elf_file_close(&ef_malloc);
 	elf_file_close(&ef_mmap);
-	if (!err && nlinks < MAX_LINKS) {
-		links[nlinks] = bpf_program__attach(skel->progs.thread_exit);
-		err = links[nlinks] ? 0 : -errno;
-		nlinks += !err;
-	}
 	if (err)
 		probes_detach();
 	return err;

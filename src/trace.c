@@ -105,7 +105,6 @@ static int load_bpf(struct session *s)
 
 	if (!skel)
 		return -errno;
-	skel->rodata->target_tgid = s->target.pid;
 	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
 	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
 	err = alloc_bpf__load(skel);

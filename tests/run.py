@@ -1,0 +1,1129 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""leaktop test runner: unit tests plus integration tests against the
+programs in tests/targets (build them first: make -C tests/targets).
+
+Usage: python3 tests/run.py [--list] [SUBSTRING...]
+
+With SUBSTRINGs only the tests whose names contain one of them run (the
+preflight checks always run).  Prints "PASS name" or "FAIL name: reason"
+per test and ends with one line "N passed, N failed"; exits 1 if anything
+failed.  Needs root, Python 3 standard library only.
+
+Environment: LEAKTOP  path of the binary under test (default <repo>/leaktop)
+"""
+
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+TESTS_DIR = REPO / "tests"
+TARGETS_DIR = TESTS_DIR / "targets"
+BUILD = TARGETS_DIR / "build"
+DATA = TESTS_DIR / "data"
+UNIT_TESTS = TESTS_DIR / "unit" / "unit_tests"
+LEAKTOP = Path(os.environ.get("LEAKTOP") or REPO / "leaktop")
+JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+TARGETS = ["leaky", "leaky_nofp", "realloc_grow", "entry_points",
+           "threads_xfree", "cxx_leak", "idle"]
+
+APIS = {"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
+        "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mremap"}
+
+# leaky.c: balanced_work() allocates 64 + (i * 37) % 449 bytes per round.
+BALANCED_TRAFFIC = sum(64 + (i * 37) % 449 for i in range(100000))
+
+# idle.c: 50 blocks of 512 bytes every 0.1 s.
+IDLE_BLOCK = 512
+IDLE_RATE = 500
+
+# A symbol name as a symbolizer could print it: C, demangled C++, versions.
+PLAUSIBLE_SYMBOL = re.compile(r"^[A-Za-z_.$][\w.$@:<>,~*&()\[\] '+=!/|^%-]*$")
+HEX = re.compile(r"^0x[0-9a-fA-F]+$")
+
+PF_KTHREAD = 0x00200000
+
+
+class TestFailure(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise TestFailure(msg)
+
+
+class Errors:
+    """Collects every mismatch of a test instead of stopping at the first."""
+
+    def __init__(self):
+        self.msgs = []
+
+    def check(self, cond, msg):
+        if not cond:
+            self.msgs.append(msg)
+        return cond
+
+    def done(self):
+        if self.msgs:
+            raise TestFailure("; ".join(self.msgs))
+
+
+def approx(actual, expected, rel=0.05):
+    return abs(actual - expected) <= rel * expected
+
+
+# ---------------------------------------------------------------------------
+# processes
+
+
+def _children_map():
+    kids = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        # comm may contain spaces and parentheses: split after the last ')'.
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def process_tree(pid):
+    kids = _children_map()
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(kids.get(p, []))
+    return out
+
+
+def kill_tree(proc):
+    """SIGKILL proc, its process group and all its descendants, by pid."""
+    if proc.poll() is None:
+        pids = process_tree(proc.pid)
+        for pid in reversed(pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def pid_alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return False
+    return stat[stat.rindex(")") + 2] not in "ZX"
+
+
+class Run:
+    def __init__(self, argv, rc, out, err):
+        self.argv, self.rc, self.out, self.err = argv, rc, out, err
+
+
+class Ctx:
+    """Per-test state: temp dir, spawned processes, leaktop runs to show
+    when the test fails."""
+
+    def __init__(self, name):
+        self.name = name
+        self.tmp = Path(tempfile.mkdtemp(prefix=f"leaktop-{name}-"))
+        self.procs = []
+        self.runs = []
+        self.notes = []
+
+    def popen(self, argv, **kw):
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        # Own session: the whole group can be killed without touching us.
+        p = subprocess.Popen([str(a) for a in argv], start_new_session=True,
+                             **kw)
+        self.procs.append(p)
+        return p
+
+    def start_target(self, name, *args, wait_ready=True, env=None):
+        """Start a target directly (for -p tests); wait for its "ready"."""
+        err = open(self.tmp / f"{name}.stderr", "wb")
+        p = self.popen([BUILD / name, *args], stdin=subprocess.PIPE,
+                       stdout=subprocess.PIPE, stderr=err, env=env)
+        err.close()
+        if wait_ready:
+            self.wait_ready(p, name)
+        return p
+
+    def wait_ready(self, p, name, timeout=10):
+        buf = b""
+        deadline = time.monotonic() + timeout
+        fd = p.stdout.fileno()
+        while b"ready\n" not in buf:
+            left = deadline - time.monotonic()
+            check(left > 0, f"target {name} did not print ready "
+                  f"within {timeout}s")
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 256)
+                check(chunk, f"target {name} exited before ready "
+                      f"(status {p.poll()})")
+                buf += chunk
+
+    def start_leaktop(self, args, env=None):
+        argv = [LEAKTOP, *args]
+        p = self.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       env=env)
+        p.argv = [str(a) for a in argv]
+        return p
+
+    def finish_leaktop(self, p, timeout):
+        try:
+            out, err = p.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            kill_tree(p)
+            out, err = p.communicate()
+            timed_out = True
+        run = Run(p.argv, p.returncode, out.decode(errors="replace"),
+                  err.decode(errors="replace"))
+        self.runs.append(run)
+        check(not timed_out, f"leaktop did not finish within {timeout}s")
+        return run
+
+    def leaktop(self, args, timeout=60, env=None):
+        return self.finish_leaktop(self.start_leaktop(args, env), timeout)
+
+    def wait_attached(self, target, lt, timeout=5.0):
+        """Best effort wait until leaktop's uprobes are live in target.
+
+        The kernel maps "[uprobes]" into a process on its first probe hit;
+        targets in --wait mode malloc every 50 ms, so this shows up soon
+        after attaching.  Falls back to a plain timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and lt.poll() is None:
+            try:
+                with open(f"/proc/{target.pid}/maps") as f:
+                    if "[uprobes]" in f.read():
+                        time.sleep(0.3)
+                        return
+            except OSError:
+                return
+            time.sleep(0.05)
+        self.notes.append("attach not confirmed by [uprobes] mapping, "
+                          "went on after the timeout")
+
+    def cleanup(self):
+        for p in self.procs:
+            kill_tree(p)
+            for f in (p.stdin, p.stdout, p.stderr):
+                if f:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def dump(self):
+        """Lines to print under a FAIL."""
+        lines = [f"note: {n}" for n in self.notes]
+        for r in self.runs:
+            lines.append("$ " + " ".join(r.argv))
+            lines.append(f"exit status {r.rc}")
+            for label, text, keep in (("stderr", r.err, 40),
+                                      ("stdout", r.out, 20)):
+                tl = text.splitlines()
+                if not tl:
+                    continue
+                cut = len(tl) - keep
+                lines.append(f"{label}:" + (f" (last {keep} of {len(tl)} "
+                                            "lines)" if cut > 0 else ""))
+                lines.extend("  " + ln for ln in tl[max(cut, 0):])
+        for p in self.tmp.glob("*.stderr"):
+            text = p.read_text(errors="replace").strip()
+            if text:
+                lines.append(f"{p.name}:")
+                lines.extend("  " + ln for ln in text.splitlines()[-20:])
+        return lines
+
+
+# ---------------------------------------------------------------------------
+# reports
+
+
+def load_report(path):
+    path = Path(path)
+    check(path.exists(), f"no JSON report written to {path}")
+    text = path.read_text(errors="replace")
+    try:
+        report = json.loads(text)
+    except ValueError as e:
+        raise TestFailure(f"JSON report does not parse: {e}")
+    check_report(report)
+    return report
+
+
+def check_report(rep):
+    """The contract of docs/json-report.md, checked on every report."""
+    e = Errors()
+    check(isinstance(rep, dict), "report is not a JSON object")
+    e.check(rep.get("schema") == 1, f"schema is {rep.get('schema')!r}")
+    e.check(isinstance(rep.get("tool"), str) and
+            rep["tool"].startswith("leaktop"), f"tool is {rep.get('tool')!r}")
+    e.check(isinstance(rep.get("pid"), int) and rep["pid"] > 0,
+            f"pid is {rep.get('pid')!r}")
+    for k in ("comm", "exe"):
+        e.check(isinstance(rep.get(k), str), f"{k} is {rep.get(k)!r}")
+    dur = rep.get("duration_s")
+    e.check(isinstance(dur, (int, float)) and dur >= 0,
+            f"duration_s is {dur!r}")
+    e.check(isinstance(rep.get("target_exited"), bool),
+            f"target_exited is {rep.get('target_exited')!r}")
+    m = rep.get("memory")
+    check(isinstance(m, dict), "memory missing")
+    e.check(isinstance(m.get("allocator"), str),
+            f"memory.allocator is {m.get('allocator')!r}")
+    e.check(isinstance(m.get("min_age_s"), (int, float)),
+            f"memory.min_age_s is {m.get('min_age_s')!r}")
+    lost = m.get("lost")
+    check(isinstance(lost, dict), "memory.lost missing")
+    for k in ("alloc_map_full", "stack_map_full", "inflight_full"):
+        e.check(isinstance(lost.get(k), int) and lost[k] >= 0,
+                f"memory.lost.{k} is {lost.get(k)!r}")
+    e.check(m.get("lost_events") == sum(v for v in lost.values()
+                                        if isinstance(v, int)),
+            f"memory.lost_events {m.get('lost_events')!r} is not the sum of "
+            f"memory.lost {lost}")
+    sites = m.get("sites")
+    check(isinstance(sites, list), "memory.sites missing")
+    e.check(m.get("outstanding_bytes") == sum(s.get("bytes", 0)
+                                              for s in sites),
+            "memory.outstanding_bytes is not the sum over sites")
+    e.check(m.get("outstanding_allocations") ==
+            sum(s.get("allocations", 0) for s in sites),
+            "memory.outstanding_allocations is not the sum over sites")
+    e.check(all(a.get("bytes", 0) >= b.get("bytes", 0)
+                for a, b in zip(sites, sites[1:])),
+            "sites not sorted by bytes descending")
+    for i, s in enumerate(sites):
+        where = f"sites[{i}]"
+        if not e.check(isinstance(s.get("bytes"), int) and
+                       isinstance(s.get("allocations"), int) and
+                       s["bytes"] >= 0 and s["allocations"] >= 0,
+                       f"{where}: bad bytes/allocations"):
+            continue
+        e.check(s["bytes"] == 0 or s["allocations"] > 0,
+                f"{where}: bytes without allocations")
+        age = s.get("oldest_age_s")
+        e.check(isinstance(age, (int, float)) and age >= 0 and
+                (not isinstance(dur, (int, float)) or age <= dur + 1),
+                f"{where}: oldest_age_s {age!r} (duration_s {dur!r})")
+        frames = s.get("frames")
+        if not e.check(isinstance(frames, list), f"{where}: no frames"):
+            continue
+        unknown = not frames or frames[0].get("function") is None
+        if not (unknown and lost.get("stack_map_full")):
+            e.check(frames and frames[0].get("function") in APIS,
+                    f"{where}: frames[0] is not an allocator API: "
+                    f"{frames[0] if frames else None}")
+        for j, f in enumerate(frames):
+            fw = f"{where}.frames[{j}]"
+            e.check(isinstance(f.get("address"), str) and
+                    HEX.match(f["address"]), f"{fw}: address {f.get('address')!r}")
+            off = f.get("offset")
+            e.check((off is None and f.get("module") is None) or
+                    (isinstance(off, str) and HEX.match(off)),
+                    f"{fw}: offset {off!r}")
+            if "line" in f:
+                e.check(isinstance(f["line"], int) and f["line"] > 0 and
+                        isinstance(f.get("file"), str),
+                        f"{fw}: file/line {f.get('file')!r}:{f['line']!r}")
+    e.done()
+
+
+def func(frame):
+    return frame.get("function")
+
+
+def caller(site):
+    fr = site.get("frames") or []
+    return func(fr[1]) if len(fr) > 1 else None
+
+
+def api(site):
+    fr = site.get("frames") or []
+    return func(fr[0]) if fr else None
+
+
+class Agg:
+    """Sites of one function taken together: a function shows up as several
+    stacks when its own callers differ."""
+
+    def __init__(self, sites):
+        self.sites = sites
+        self.bytes = sum(s["bytes"] for s in sites)
+        self.allocations = sum(s["allocations"] for s in sites)
+        self.oldest_age_s = max(s["oldest_age_s"] for s in sites)
+        self.apis = {api(s) for s in sites}
+        self.frames = max(sites, key=lambda s: s["bytes"])["frames"]
+
+    def __repr__(self):
+        return (f"<{self.bytes} bytes in {self.allocations} allocations, "
+                f"api {sorted(map(str, self.apis))}, "
+                f"{len(self.sites)} stack(s), top stack "
+                f"{[func(f) for f in self.frames[:6]]}>")
+
+
+def sites_by_caller(report, name, api_name=None):
+    return [s for s in report["memory"]["sites"]
+            if caller(s) == name and (api_name is None or api(s) == api_name)]
+
+
+def site_by_caller(report, name, api_name=None):
+    """All sites whose frames[1] (the allocator's caller) is name, summed;
+    None when there is none."""
+    found = sites_by_caller(report, name, api_name)
+    return Agg(found) if found else None
+
+
+def site_with_frame(report, pred):
+    found = [s for s in report["memory"]["sites"]
+             if any(func(f) and pred(func(f)) for f in s["frames"])]
+    return Agg(found) if found else None
+
+
+def function_line_range(source, name):
+    """First and last line of a top-level C function definition."""
+    lines = Path(source).read_text().splitlines()
+    pat = re.compile(r"^\S.*\b" + re.escape(name) + r"\s*\(")
+    for i, ln in enumerate(lines):
+        if pat.match(ln) and not ln.rstrip().endswith(";"):
+            for j in range(i + 1, len(lines)):
+                if lines[j] == "}":
+                    return i + 1, j + 1
+    raise TestFailure(f"cannot find {name} in {source}")
+
+
+def elf_symbols(path, dynamic=False):
+    """{name: address} of defined symbols, via nm (binutils)."""
+    nm = shutil.which("nm")
+    check(nm, "nm (binutils) not found")
+    args = [nm, "--defined-only"] + (["-D"] if dynamic else []) + [str(path)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, f"nm {path} failed: {r.stderr.strip()}")
+    syms = {}
+    for ln in r.stdout.splitlines():
+        parts = ln.split()
+        if len(parts) == 3:
+            syms.setdefault(parts[2].split("@")[0], int(parts[0], 16))
+    return syms
+
+
+def api_aliases(allocator):
+    """API names sharing one address in the allocator (glibc 2.36 exports
+    aligned_alloc and memalign as one function): a uprobe cannot tell which
+    of the names the program called, so either is accepted."""
+    try:
+        syms = elf_symbols(allocator, dynamic=True)
+    except TestFailure:
+        return {a: {a} for a in APIS}
+    out = {}
+    for a in APIS:
+        addr = syms.get(a)
+        out[a] = {b for b in APIS if addr is not None and
+                  syms.get(b) == addr} | {a}
+    return out
+
+
+def same_file(a, b):
+    try:
+        return os.path.realpath(a) == os.path.realpath(b)
+    except (TypeError, ValueError):
+        return False
+
+
+# ---------------------------------------------------------------------------
+# BPF programs
+
+
+def bpftool():
+    path = shutil.which("bpftool") or "/usr/sbin/bpftool"
+    check(os.access(path, os.X_OK), "bpftool not found (apt-get install "
+          "bpftool): needed to check that no BPF program is left loaded")
+    return path
+
+
+def bpf_progs():
+    r = subprocess.run([bpftool(), "-j", "prog", "show"],
+                       capture_output=True, text=True, timeout=30)
+    check(r.returncode == 0, f"bpftool prog show failed: {r.stderr.strip()}")
+    return {p["id"]: p.get("name", "?") for p in json.loads(r.stdout or "[]")}
+
+
+def assert_no_new_progs(before, wait=3.0):
+    """Programs are freed shortly after their last fd closes: poll."""
+    deadline = time.monotonic() + wait
+    while True:
+        new = {i: n for i, n in bpf_progs().items() if i not in before}
+        if not new or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    check(not new, f"BPF programs left loaded after leaktop exited: "
+          f"{sorted(new.values())}")
+
+
+# ---------------------------------------------------------------------------
+# tests
+
+TESTS = []
+
+
+def test(name, needs_tool=True):
+    def reg(fn):
+        TESTS.append((name, fn, needs_tool))
+        return fn
+    return reg
+
+
+def preconditions():
+    """Reasons why integration tests cannot run; empty when they can."""
+    why = []
+    if os.geteuid() != 0:
+        why.append(f"not running as root (euid {os.geteuid()})")
+    if not (LEAKTOP.is_file() and os.access(LEAKTOP, os.X_OK)):
+        why.append(f"leaktop binary missing or not executable: {LEAKTOP} "
+                   "(build it, or set LEAKTOP)")
+    missing = [t for t in TARGETS if not (BUILD / t).is_file()]
+    if missing:
+        why.append(f"targets not built ({', '.join(missing)}): run "
+                   "make -C tests/targets")
+    return why
+
+
+def run_target_cmd(ctx, target, *extra, timeout=60, env=None):
+    """leaktop --json F [extra] -- target; returns (run, report)."""
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["--json", j, *extra, "--", BUILD / target],
+                    timeout=timeout, env=env)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    return r, load_report(j)
+
+
+@test("help")
+def t_help(ctx):
+    r = ctx.leaktop(["--help"], timeout=10)
+    check(r.rc == 0, f"--help exited with status {r.rc}")
+    opts = ["-p", "-d", "--duration", "-i", "--interval", "-n", "--top",
+            "--min-age", "--json", "--max-allocs", "--max-stacks", "-h",
+            "--help", "--version"]
+    missing = [o for o in opts
+               if not re.search(r"(?<![\w-])" + re.escape(o) + r"(?![\w-])",
+                                r.out)]
+    check(not missing, f"--help output on stdout does not mention "
+          f"{', '.join(missing)}")
+
+
+@test("version")
+def t_version(ctx):
+    r = ctx.leaktop(["--version"], timeout=10)
+    check(r.rc == 0, f"--version exited with status {r.rc}")
+    check("leaktop" in r.out and re.search(r"\d+\.\d+", r.out),
+          f"--version printed {r.out.strip()!r}, want 'leaktop X.Y...'")
+
+
+@test("leaky_cmd")
+def t_leaky_cmd(ctx):
+    before = bpf_progs()
+    r, rep = run_target_cmd(ctx, "leaky")
+    e = Errors()
+    e.check(rep["target_exited"] is True, "target_exited is not true")
+    e.check(rep["comm"] == "leaky", f"comm is {rep['comm']!r}")
+    e.check(same_file(rep["exe"], BUILD / "leaky"), f"exe is {rep['exe']!r}")
+    e.check("libc.so" in rep["memory"]["allocator"],
+            f"allocator is {rep['memory']['allocator']!r}")
+    s = site_by_caller(rep, "leak_site")
+    check(s, "no site with frames[1] == leak_site")
+    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
+    # +-5%: counting could drop an event without being wrong by design.
+    e.check(approx(s.bytes, 200000), f"leak_site: {s.bytes} bytes, "
+            "want 200000 +-5%")
+    e.check(approx(s.allocations, 200), f"leak_site: {s.allocations} "
+            "allocations, want 200 +-5%")
+    fr = s.frames
+    e.check("libc.so" in (fr[0].get("module") or ""),
+            f"frames[0].module is {fr[0].get('module')!r}")
+    e.check(same_file(fr[1].get("module"), BUILD / "leaky"),
+            f"frames[1].module is {fr[1].get('module')!r}")
+    e.check(len(fr) > 2 and func(fr[2]) == "do_leaks",
+            f"frames[2] is not do_leaks: {[func(f) for f in fr[:5]]}")
+    e.check(any(func(f) == "main" for f in fr[3:]),
+            f"main missing from the stack: {[func(f) for f in fr]}")
+    e.check(str(fr[1].get("file", "")).endswith("leaky.c"),
+            f"frames[1].file is {fr[1].get('file')!r}")
+    lo, hi = function_line_range(TARGETS_DIR / "leaky.c", "leak_site")
+    e.check(isinstance(fr[1].get("line"), int) and
+            lo <= fr[1]["line"] <= hi,
+            f"frames[1].line is {fr[1].get('line')!r}, want {lo}..{hi}")
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
+            f"balanced_work shows {b} outstanding, all of it was freed")
+    e.done()
+    assert_no_new_progs(before)
+
+
+@test("json_stdout")
+def t_json_stdout(ctx):
+    r = ctx.leaktop(["--json", "-", "--", BUILD / "leaky"])
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    try:
+        rep = json.loads(r.out)
+    except ValueError as ex:
+        raise TestFailure(f"stdout is not one JSON document: {ex}")
+    check_report(rep)
+    check(site_by_caller(rep, "leak_site"), "no leak_site site")
+    check("leak_site" in r.err, "text tables not on stderr with --json -")
+
+
+@test("leaky_nofp")
+def t_leaky_nofp(ctx):
+    exe = BUILD / "leaky_nofp"
+    r, rep = run_target_cmd(ctx, "leaky_nofp")
+    e = Errors()
+    s = site_by_caller(rep, "leak_site")
+    check(s, "no site with frames[1] == leak_site")
+    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
+    e.check(approx(s.bytes, 200000), f"leak_site: {s.bytes} bytes, "
+            "want 200000 +-5%")
+    e.check(approx(s.allocations, 200), f"leak_site: {s.allocations} "
+            "allocations, want 200 +-5%")
+    # Deeper frames may be cut off without frame pointers, never garbage.
+    syms = set(elf_symbols(exe))
+    for i, site in enumerate(rep["memory"]["sites"]):
+        for j, f in enumerate(site["frames"]):
+            fn, mod = func(f), f.get("module")
+            where = f"sites[{i}].frames[{j}] {f.get('address')}"
+            if fn is None:
+                e.check(mod, f"{where}: neither function nor module "
+                        "(garbage address?)")
+            elif same_file(mod, exe):
+                e.check(fn in syms, f"{where}: {fn!r} is not a symbol "
+                        "of leaky_nofp")
+            else:
+                e.check(len(fn) < 1024 and PLAUSIBLE_SYMBOL.match(fn),
+                        f"{where}: implausible symbol {fn!r}")
+    e.done()
+
+
+@test("realloc_grow")
+def t_realloc_grow(ctx):
+    r, rep = run_target_cmd(ctx, "realloc_grow")
+    e = Errors()
+    # Exact: one thread, a handful of allocations, nothing may be lost.
+    for fn, want_api, want_bytes in (("grow_buffer", "realloc", 65536),
+                                     ("grow_big", "realloc", 1048576),
+                                     ("realloc_fail_origin", "malloc", 4096)):
+        s = site_by_caller(rep, fn)
+        if not e.check(s, f"no site with frames[1] == {fn}"):
+            continue
+        e.check(s.apis == {want_api}, f"{fn}: frames[0] is {s.apis}, "
+                f"want {want_api}")
+        e.check(s.bytes == want_bytes and s.allocations == 1,
+                f"{fn}: {s!r}, want exactly {want_bytes} bytes in 1 "
+                "allocation")
+    f = site_by_caller(rep, "realloc_fail")
+    e.check(not f or f.bytes == 0,
+            f"failed realloc in realloc_fail was counted: {f!r}")
+    z = site_with_frame(rep, lambda n: n == "realloc_zero")
+    e.check(not z or z.bytes == 0,
+            f"realloc(p, 0) in realloc_zero left {z!r}")
+    mm = [s for s in rep["memory"]["sites"] if api(s) in ("mmap", "mremap")]
+    e.check(not mm, "mmap/mremap sites in a program that makes none "
+            "(malloc internals leaking through?): "
+            f"{[(api(s), caller(s), s['bytes']) for s in mm]}")
+    e.done()
+
+
+ENTRY_POINTS = [
+    # caller, api, allocations, bytes
+    ("use_malloc", "malloc", 3, 3 * 1111),
+    ("use_calloc", "calloc", 3, 3 * 3000),
+    ("use_realloc_null", "realloc", 3, 3 * 1313),
+    ("use_reallocarray", "reallocarray", 3, 3 * 1400),
+    ("use_posix_memalign", "posix_memalign", 3, 3 * 1515),
+    ("use_aligned_alloc", "aligned_alloc", 3, 3 * 1664),
+    ("use_memalign", "memalign", 3, 3 * 1717),
+    ("use_valloc", "valloc", 3, 3 * 1818),
+    ("use_pvalloc", "pvalloc", 3, 3 * 1919),
+    ("use_mmap", "mmap", 3, 3 * 5 * PAGE),
+    ("use_mremap", "mremap", 2, 2 * 6 * PAGE),
+    ("use_big_malloc", "malloc", 4, 4 * 300000),
+]
+
+
+@test("entry_points")
+def t_entry_points(ctx):
+    r, rep = run_target_cmd(ctx, "entry_points")
+    aliases = api_aliases(rep["memory"]["allocator"])
+    e = Errors()
+    # Exact: single-threaded, 36 allocations in all.
+    for fn, want_api, n, size in ENTRY_POINTS:
+        s = site_by_caller(rep, fn)
+        if not e.check(s, f"no site with frames[1] == {fn}"):
+            continue
+        e.check(s.apis <= aliases[want_api],
+                f"{fn}: frames[0] is {sorted(map(str, s.apis))}, want "
+                f"{want_api}")
+        e.check(s.bytes == size and s.allocations == n,
+                f"{fn}: {s.bytes} bytes in {s.allocations} allocations, "
+                f"want {size} in {n}")
+    # A nested allocator call (realloc inside reallocarray, say) must not
+    # be counted a second time as a site of its own.
+    nested = [(api(s), caller(s)) for s in rep["memory"]["sites"]
+              if caller(s) in APIS]
+    e.check(not nested, f"allocator calls nested in allocators counted: "
+            f"{nested}")
+    # Only use_mmap and use_mremap map memory themselves: anything else
+    # (malloc's own mmap for use_big_malloc) must not be an mmap site.
+    mm = [(api(s), caller(s), s["bytes"]) for s in rep["memory"]["sites"]
+          if api(s) in ("mmap", "mremap") and
+          caller(s) not in ("use_mmap", "use_mremap")]
+    e.check(not mm, f"mmap/mremap sites not made by the program: {mm}")
+    e.done()
+
+
+@test("threads_xfree")
+def t_threads_xfree(ctx):
+    r, rep = run_target_cmd(ctx, "threads_xfree")
+    s = site_by_caller(rep, "produce_item")
+    check(s, "no site with frames[1] == produce_item")
+    e = Errors()
+    e.check(s.apis == {"malloc"}, f"produce_item: frames[0] is {s.apis}")
+    # +-5%: two threads race on the maps.
+    e.check(approx(s.bytes, 256000), f"produce_item: {s.bytes} bytes, "
+            "want 256000 +-5%")
+    e.check(approx(s.allocations, 1000), f"produce_item: {s.allocations} "
+            "allocations, want 1000 +-5%")
+    e.done()
+
+
+@test("cxx_leak")
+def t_cxx_leak(ctx):
+    r, rep = run_target_cmd(ctx, "cxx_leak")
+    e = Errors()
+    # Exact: single-threaded and deterministic.
+    for member, size, n in (("Cache::remember(int)", 2048, 150),
+                            ("Widget::make(int)", 64, 100)):
+        s = site_with_frame(rep, lambda fn: member in fn)
+        if not e.check(s, f"no site with a frame {member!r}"):
+            continue
+        names = [func(f) for f in s.frames]
+        e.check(s.apis == {"malloc"}, f"{member}: frames[0] is {s.apis}")
+        e.check(len(names) > 1 and str(names[1]).startswith("operator new"),
+                f"{member}: frames[1] is not operator new: {names[:5]}")
+        # The first frame after malloc that is not operator new[].
+        rest = [x for x in names[1:] if not str(x).startswith("operator new")]
+        e.check(rest and member in str(rest[0]),
+                f"{member}: not the caller of operator new: {names[:5]}")
+        e.check(s.bytes == size * n and s.allocations == n,
+                f"{member}: {s.bytes} bytes in {s.allocations} allocations, "
+                f"want {size * n} in {n}")
+    c = site_with_frame(rep, lambda fn: fn.startswith("churn"))
+    e.check(not c or c.bytes <= 30000,
+            f"churn() balances every new with delete, shows {c!r}")
+    mangled = {func(f) for s in rep["memory"]["sites"] for f in s["frames"]
+               if str(func(f)).startswith("_Z")}
+    e.check(not mangled, f"names left mangled: {sorted(mangled)[:5]}")
+    e.done()
+
+
+def check_idle_site(rep, e, min_allocs):
+    s = site_by_caller(rep, "late_leak")
+    if not e.check(s, "no site with frames[1] == late_leak"):
+        return None
+    e.check(s.apis == {"malloc"}, f"late_leak: frames[0] is {s.apis}")
+    # Exact: every block at late_leak is a 512-byte malloc.
+    e.check(s.bytes == IDLE_BLOCK * s.allocations,
+            f"late_leak: {s.bytes} bytes is not 512 * {s.allocations}")
+    e.check(s.allocations >= min_allocs,
+            f"late_leak: {s.allocations} allocations, want >= {min_allocs}")
+    return s
+
+
+@test("attach_pid")
+def t_attach_pid(ctx):
+    t = ctx.start_target("idle")
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["-p", t.pid, "-d", "3", "--json", j], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    e.check(rep["pid"] == t.pid, f"pid is {rep['pid']}, want {t.pid}")
+    e.check(rep["target_exited"] is False, "target_exited is not false")
+    e.check(2.5 <= rep["duration_s"] <= 10,
+            f"duration_s is {rep['duration_s']} for -d 3")
+    # About 500 a second; half that leaves room for a slow attach.
+    s = check_idle_site(rep, e, IDLE_RATE * 3 // 2)
+    if s:
+        most = IDLE_RATE * (rep["duration_s"] + 1)
+        e.check(s.allocations <= most, f"late_leak: {s.allocations} "
+                f"allocations in {rep['duration_s']} s, at most {most} "
+                "were made")
+    e.check(t.poll() is None and pid_alive(t.pid),
+            "target did not survive leaktop detaching")
+    e.done()
+
+
+@test("attach_until_exit")
+def t_attach_until_exit(ctx):
+    t = ctx.start_target("leaky", "--wait")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    check(lt.poll() is None, "leaktop exited before the target did")
+    t.stdin.write(b"go\n")
+    t.stdin.flush()
+    # Reap the target at once: a zombie still has a /proc entry.
+    try:
+        t.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("target leaky did not finish its work")
+    r = ctx.finish_leaktop(lt, timeout=20)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    e.check(rep["target_exited"] is True, "target_exited is not true")
+    s = site_by_caller(rep, "leak_site")
+    if e.check(s, "no site with frames[1] == leak_site"):
+        e.check(approx(s.bytes, 200000) and approx(s.allocations, 200),
+                f"leak_site: {s!r}, want 200000 bytes in 200 (+-5%)")
+    e.done()
+
+
+@test("sigterm")
+def t_sigterm(ctx):
+    t = ctx.start_target("idle")
+    before = bpf_progs()
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    time.sleep(2)
+    check(lt.poll() is None, "leaktop exited before SIGTERM")
+    lt.send_signal(signal.SIGTERM)
+    r = ctx.finish_leaktop(lt, timeout=15)
+    check(r.rc == 0, f"leaktop exited with status {r.rc} on SIGTERM")
+    rep = load_report(j)
+    e = Errors()
+    check_idle_site(rep, e, 1)
+    e.check(t.poll() is None and pid_alive(t.pid),
+            "target did not survive leaktop's SIGTERM")
+    e.done()
+    assert_no_new_progs(before)
+
+
+@test("interval")
+def t_interval(ctx):
+    t = ctx.start_target("idle")
+    r = ctx.leaktop(["-p", t.pid, "-i", "1", "-d", "3"], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    n = r.out.count("late_leak")
+    check(n >= 2, f"late_leak appears {n} times on stdout, want an interval "
+          "table and the final one")
+    wide = [ln for ln in r.out.splitlines() if len(ln.expandtabs()) > 80]
+    check(not wide, f"{len(wide)} lines wider than 80 columns, e.g. "
+          f"{wide[0]!r}" if wide else "")
+
+
+@test("lost_events")
+def t_lost_events(ctx):
+    r, rep = run_target_cmd(ctx, "leaky", "--max-allocs", "50")
+    m = rep["memory"]
+    e = Errors()
+    e.check(m["lost_events"] > 0, "lost_events is 0 with --max-allocs 50")
+    e.check(m["lost"]["alloc_map_full"] > 0, "lost.alloc_map_full is 0")
+    e.check(m["lost_events"] == sum(m["lost"].values()),
+            f"lost_events {m['lost_events']} != sum of {m['lost']}")
+    e.check(m["outstanding_allocations"] <= 50,
+            f"{m['outstanding_allocations']} outstanding allocations "
+            "tracked in a map of 50")
+    e.done()
+
+
+@test("min_age")
+def t_min_age(ctx):
+    t = ctx.start_target("idle")
+    ja, jb = ctx.tmp / "aged.json", ctx.tmp / "all.json"
+    r = ctx.leaktop(["-p", t.pid, "--min-age", "2", "-d", "3", "--json", ja],
+                    timeout=30)
+    check(r.rc == 0, f"leaktop --min-age exited with status {r.rc}")
+    r = ctx.leaktop(["-p", t.pid, "-d", "3", "--json", jb], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    aged, whole = load_report(ja), load_report(jb)
+    e = Errors()
+    e.check(aged["memory"]["min_age_s"] == 2,
+            f"memory.min_age_s is {aged['memory']['min_age_s']!r}")
+    young = [(caller(s), s["oldest_age_s"])
+             for s in aged["memory"]["sites"] if s["oldest_age_s"] < 2]
+    e.check(not young, f"sites younger than --min-age 2: {young}")
+    a = check_idle_site(aged, e, 1)
+    b = check_idle_site(whole, e, 1)
+    if a and b:
+        e.check(a.allocations < b.allocations,
+                f"late_leak: {a.allocations} allocations with --min-age 2, "
+                f"{b.allocations} without")
+        # Only what was made in the first duration - 2 s may be reported.
+        most = IDLE_RATE * (aged["duration_s"] - 2 + 0.5)
+        e.check(a.allocations <= most,
+                f"late_leak: {a.allocations} allocations old enough, at "
+                f"most {most:.0f} can be")
+    e.done()
+
+
+@test("jemalloc")
+def t_jemalloc(ctx):
+    check(JEMALLOC.exists(), f"{JEMALLOC} missing: apt-get install "
+          "libjemalloc2")
+    env = dict(os.environ, LD_PRELOAD=str(JEMALLOC))
+    r, rep = run_target_cmd(ctx, "leaky", env=env)
+    e = Errors()
+    e.check("jemalloc" in rep["memory"]["allocator"],
+            f"allocator is {rep['memory']['allocator']!r}")
+    s = site_by_caller(rep, "leak_site")
+    if e.check(s, "no site with frames[1] == leak_site"):
+        e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
+        e.check(approx(s.bytes, 200000) and approx(s.allocations, 200),
+                f"leak_site: {s!r}, want 200000 bytes in 200 (+-5%)")
+        e.check("jemalloc" in (s.frames[0].get("module") or ""),
+                f"frames[0].module is {s.frames[0].get('module')!r}")
+    e.done()
+
+
+@test("target_status_ignored")
+def t_target_status(ctx):
+    false = shutil.which("false") or "/bin/false"
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["--json", j, "--", false], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc} after the target "
+          "exited with 1")
+    rep = load_report(j)
+    check(rep["target_exited"] is True, "target_exited is not true")
+
+
+def expect_usage_error(ctx, args):
+    before = bpf_progs()
+    r = ctx.leaktop(args, timeout=15)
+    check(r.rc == 2, f"exit status {r.rc}, want 2")
+    lines = r.err.rstrip("\n").splitlines()
+    check(len(lines) == 1 and lines[0].strip(),
+          f"want one line on stderr, got {len(lines)}")
+    assert_no_new_progs(before)
+
+
+def find_kthread():
+    """pid 2 (kthreadd) normally; any kernel thread in a pid namespace."""
+    pids = [2] + sorted(int(d) for d in os.listdir("/proc") if d.isdigit())
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        flags = int(stat[stat.rindex(")") + 2:].split()[6])
+        if flags & PF_KTHREAD:
+            return pid
+    raise TestFailure("no kernel thread visible in /proc")
+
+
+@test("bad_pid_nonexistent")
+def t_bad_pid_nonexistent(ctx):
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid = max(4194304, int(f.read()))
+    check(not os.path.exists(f"/proc/{pid}"), f"pid {pid} exists")
+    expect_usage_error(ctx, ["-p", str(pid), "-d", "1"])
+
+
+@test("bad_pid_value")
+def t_bad_pid_value(ctx):
+    expect_usage_error(ctx, ["-p", "abc", "-d", "1"])
+
+
+@test("bad_pid_kthread")
+def t_bad_pid_kthread(ctx):
+    expect_usage_error(ctx, ["-p", str(find_kthread()), "-d", "1"])
+
+
+@test("bad_cmd_missing")
+def t_bad_cmd_missing(ctx):
+    expect_usage_error(ctx, ["-d", "1", "--", "/nonexistent/cmd"])
+
+
+@test("bad_cmd_not_executable")
+def t_bad_cmd_not_executable(ctx):
+    copy = ctx.tmp / "leaky_noexec"
+    shutil.copyfile(BUILD / "leaky", copy)
+    os.chmod(copy, 0o644)
+    expect_usage_error(ctx, ["-d", "1", "--", copy])
+
+
+@test("bad_cmd_not_elf")
+def t_bad_cmd_not_elf(ctx):
+    path = DATA / "not_elf.txt"
+    check(path.exists(), f"{path} missing")
+    if not os.access(path, os.X_OK):
+        os.chmod(path, 0o755)
+    expect_usage_error(ctx, ["-d", "1", "--", path])
+
+
+@test("bad_top_value")
+def t_bad_top_value(ctx):
+    expect_usage_error(ctx, ["-n", "abc", "--", BUILD / "leaky"])
+
+
+@test("bad_duration_value")
+def t_bad_duration_value(ctx):
+    expect_usage_error(ctx, ["-d", "-1", "--", BUILD / "leaky"])
+
+
+@test("bad_unknown_option")
+def t_bad_unknown_option(ctx):
+    expect_usage_error(ctx, ["--no-such-option", "--", BUILD / "leaky"])
+
+
+@test("bad_no_target")
+def t_bad_no_target(ctx):
+    expect_usage_error(ctx, [])
+
+
+@test("bad_pid_and_cmd")
+def t_bad_pid_and_cmd(ctx):
+    t = ctx.start_target("idle")
+    expect_usage_error(ctx, ["-p", str(t.pid), "-d", "1", "--",
+                             BUILD / "leaky"])
+
+
+# ---------------------------------------------------------------------------
+# runner
+
+
+class Runner:
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def result(self, name, ok, reason=None, details=()):
+        if ok:
+            self.passed += 1
+            print(f"PASS {name}", flush=True)
+            return
+        self.failed += 1
+        reason = " ".join(str(reason).split()) or "failed"
+        print(f"FAIL {name}: {reason}", flush=True)
+        for ln in details:
+            print("    " + ln, flush=True)
+
+    def unit_tests(self):
+        if not UNIT_TESTS.is_file():
+            self.result("unit_tests", False, f"{UNIT_TESTS} missing (build "
+                        "the unit tests first)")
+            return
+        try:
+            r = subprocess.run([str(UNIT_TESTS)], cwd=REPO, timeout=120,
+                               stdin=subprocess.DEVNULL,
+                               capture_output=True, text=True,
+                               errors="replace")
+        except (OSError, subprocess.TimeoutExpired) as ex:
+            self.result("unit_tests", False, f"could not run: {ex}")
+            return
+        seen = fails = 0
+        for ln in r.stdout.splitlines():
+            m = re.match(r"^(ok|FAIL)\s+(\S+)\s*(.*)$", ln)
+            if not m:
+                continue
+            seen += 1
+            name = "unit/" + m.group(2).rstrip(":")
+            if m.group(1) == "ok":
+                self.result(name, True)
+            else:
+                fails += 1
+                self.result(name, False, m.group(3) or "failed")
+        if not seen:
+            self.result("unit_tests", False, "printed no ok/FAIL lines",
+                        (r.stdout + r.stderr).splitlines()[-20:])
+        elif r.returncode != 0 and not fails:
+            self.result("unit_tests", False, f"exited with status "
+                        f"{r.returncode}", r.stderr.splitlines()[-20:])
+
+    def integration(self, name, fn, needs_tool, why_not):
+        if needs_tool and why_not:
+            self.result(name, False, "cannot run: " + "; ".join(why_not))
+            return
+        ctx = Ctx(name)
+        try:
+            fn(ctx)
+        except TestFailure as ex:
+            self.result(name, False, str(ex), ctx.dump())
+        except Exception as ex:
+            self.result(name, False, f"{type(ex).__name__}: {ex}",
+                        traceback.format_exc().splitlines() + ctx.dump())
+        else:
+            self.result(name, True)
+        finally:
+            ctx.cleanup()
+
+
+def main(argv):
+    if "--list" in argv:
+        for name, _, _ in TESTS:
+            print(name)
+        return 0
+    patterns = [a for a in argv if not a.startswith("-")]
+
+    def wanted(name):
+        return not patterns or any(p in name for p in patterns)
+
+    run = Runner()
+    try:
+        # Loud preflight: a missing binary or missing root is a failure.
+        run.result("preflight_root", os.geteuid() == 0,
+                   f"must run as root, euid is {os.geteuid()}")
+        run.result("preflight_leaktop", LEAKTOP.is_file() and
+                   os.access(LEAKTOP, os.X_OK),
+                   f"leaktop binary missing or not executable: {LEAKTOP} "
+                   "(build it, or set LEAKTOP)")
+        missing = [t for t in TARGETS if not (BUILD / t).is_file()]
+        run.result("preflight_targets", not missing,
+                   f"not built: {', '.join(missing)} (make -C tests/targets)")
+        if wanted("unit"):
+            run.unit_tests()
+        why_not = preconditions()
+        for name, fn, needs_tool in TESTS:
+            if wanted(name):
+                run.integration(name, fn, needs_tool, why_not)
+    except KeyboardInterrupt:
+        run.result("interrupted", False, "test run interrupted")
+    print(f"{run.passed} passed, {run.failed} failed", flush=True)
+    return 1 if run.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,19 +80,6 @@ static int check_privileges(void)
 		return 0;
 	fprintf(stderr, "leaktop: missing capability %s: run as root\n", missing);
 	return -EPERM;
-}
-
-/* The thread-exit tracepoint needs tracefs; mount it as setup would. */
-static int ensure_tracefs(void)
-{
-	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
-	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
-		return 0;
-	if (mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) == 0)
-		return 0;
-	fprintf(stderr, "leaktop: tracefs is not mounted and mounting it failed: %s\n",
-		strerror(errno));
-	return -errno;
 }
 
 static int load_bpf(struct session *s)
@@ -281,7 +267,7 @@ int cmd_trace(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : EXIT_BAD_INPUT;
 	s.tables = s.opt.json && strcmp(s.opt.json, "-") == 0 ? stderr : stdout;
-	if (check_privileges() || ensure_tracefs())
+	if (check_privileges())
 		return 1;
 	libbpf_set_print(libbpf_log);
 	probes_verbose = s.opt.verbose;

@@ -191,6 +191,23 @@ static __always_inline struct lt_inflight *current_call(int create)
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
+/*
+ * Is an outer allocator call in progress on this thread? A record left
+ * active by a call whose return never came (a longjmp out of a signal
+ * handler, a return probe not yet attached) expires after STALE_NS, so it
+ * cannot swallow every later call as "nested".
+ */
+#define STALE_NS 2000000000ULL
+static __always_inline int in_call(struct lt_inflight *f)
+{
+	if (!f || !f->active)
+		return 0;
+	if (bpf_ktime_get_ns() - f->start_ns < STALE_NS)
+		return 1;
+	f->active = 0;
+	return 0;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
 				    int take_old)
 {
@@ -201,7 +218,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
 		count_lost(LT_LOST_INFLIGHT_FULL);
 		return 0;
 	}
-	if (f->active) {	/* called from inside another allocator call */
+	if (in_call(f)) {	/* called from inside another allocator call */
 		f->depth++;
 		return 0;
 	}
@@ -214,6 +231,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
 	f->has_old = take_old && arg ? take(arg, &f->old) : 0;
+	f->start_ns = bpf_ktime_get_ns();
 	f->active = 1;
 	return 0;
 }
@@ -263,7 +281,7 @@ int BPF_KPROBE(mmap_entry, __u64 addr, __u64 len, __u64 prot, __u64 flags)
 		return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, 0, 0);
 	/* A file mapping is not tracked, but it still nests. */
 	cur = current_call(0);
-	if (cur && cur->active)
+	if (in_call(cur))
 		cur->depth++;
 	return 0;
 }
@@ -290,7 +308,7 @@ int BPF_KPROBE(free_entry, __u64 ptr)
 		return 0;
 	/* realloc(p, 0) frees through free(); its return accounts for it. */
 	cur = current_call(0);
-	if (cur && cur->active)
+	if (in_call(cur))
 		return 0;
 	if (take(ptr, &a))
 		uncharge(&a);

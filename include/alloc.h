@@ -35,6 +35,8 @@ enum lt_kind {
 	LT_MREMAP,
 	LT_MUNMAP,
 	LT_FREE,
+	LT_NEW,		/* C++ operator new (all variants) */
+	LT_NEW_ARRAY,	/* C++ operator new[] */
 	LT_KIND_MAX,
 };
 
@@ -67,6 +69,7 @@ struct lt_inflight {
 	__u32 depth;	/* nested allocator calls still to return */
 	__u32 has_old;	/* old holds the released block's record */
 	__u32 active;	/* a call is in progress on this thread */
+	__u64 start_ns;	/* when the outermost call entered */
 	struct lt_alloc old;
 };
 

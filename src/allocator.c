@@ -185,6 +185,7 @@ int allocator_find(pid_t pid, const char *exe, struct allocator *a)
 		add_needed(&w, w.objs[i]);
 	a->malloc_obj = first_exporting(&w, "malloc");
 	a->mmap_obj = first_exporting(&w, "mmap");
+	a->cxx_obj = first_exporting(&w, "_Znwm");
 	if (!a->malloc_obj || !a->mmap_obj)
 		err = -ENOENT;
 	for (int i = 0; i < w.n; i++)
@@ -199,5 +200,6 @@ void allocator_free(struct allocator *a)
 {
 	free(a->malloc_obj);
 	free(a->mmap_obj);
-	a->malloc_obj = a->mmap_obj = NULL;
+	free(a->cxx_obj);
+	a->malloc_obj = a->mmap_obj = a->cxx_obj = NULL;
 }

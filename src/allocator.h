@@ -8,6 +8,7 @@
 struct allocator {
 	char *malloc_obj;	/* object whose malloc family the process calls */
 	char *mmap_obj;		/* object whose mmap/munmap/mremap it calls */
+	char *cxx_obj;		/* object whose operator new it calls; NULL if none */
 };
 
 /*

@@ -39,35 +39,62 @@ static const char *const kind_names[LT_KIND_MAX] = {
 	[LT_MREMAP] = "mremap",
 	[LT_MUNMAP] = "munmap",
 	[LT_FREE] = "free",
+	[LT_NEW] = "operator new",
+	[LT_NEW_ARRAY] = "operator new[]",
 };
 
 enum prog_id { P_SIZE0, P_SIZE1, P_CALLOC, P_REALLOC, P_REALLOCARRAY, P_MEMALIGN_PTR,
 	       P_MMAP, P_MREMAP, P_MUNMAP, P_FREE };
 
+enum obj_id { OBJ_MALLOC, OBJ_MMAP, OBJ_CXX, OBJ_MAX };
+
 struct probe_spec {
+	const char *symbol;
 	unsigned int kind;
 	enum prog_id prog;
-	int mmap_family;	/* found in allocator.mmap_obj */
+	enum obj_id obj;	/* which object of struct allocator provides it */
 	int has_return;
 	int nargs;	/* argument registers the entry program reads */
 };
 
-/* Order matters for aliases: glibc's aligned_alloc is memalign, and the
- * first name listed for an address is the one attached. */
+/*
+ * Order matters for aliases: glibc's aligned_alloc is memalign, and the
+ * first name listed for an address is the one attached. C++ operator new
+ * is probed itself (its malloc then nests): libstdc++ has no frame
+ * pointers, so from malloc the frame walk would skip new's caller.
+ */
 static const struct probe_spec specs[] = {
-	{ LT_MALLOC, P_SIZE0, 0, 1, 1 },
-	{ LT_FREE, P_FREE, 0, 0, 1 },
-	{ LT_CALLOC, P_CALLOC, 0, 1, 2 },
-	{ LT_REALLOC, P_REALLOC, 0, 1, 2 },
-	{ LT_REALLOCARRAY, P_REALLOCARRAY, 0, 1, 3 },
-	{ LT_POSIX_MEMALIGN, P_MEMALIGN_PTR, 0, 1, 3 },
-	{ LT_ALIGNED_ALLOC, P_SIZE1, 0, 1, 2 },
-	{ LT_MEMALIGN, P_SIZE1, 0, 1, 2 },
-	{ LT_VALLOC, P_SIZE0, 0, 1, 1 },
-	{ LT_PVALLOC, P_SIZE0, 0, 1, 1 },
-	{ LT_MMAP, P_MMAP, 1, 1, 4 },
-	{ LT_MREMAP, P_MREMAP, 1, 1, 3 },
-	{ LT_MUNMAP, P_MUNMAP, 1, 1, 2 },
+	{ "malloc", LT_MALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
+	{ "free", LT_FREE, P_FREE, OBJ_MALLOC, 0, 1 },
+	{ "calloc", LT_CALLOC, P_CALLOC, OBJ_MALLOC, 1, 2 },
+	{ "realloc", LT_REALLOC, P_REALLOC, OBJ_MALLOC, 1, 2 },
+	{ "reallocarray", LT_REALLOCARRAY, P_REALLOCARRAY, OBJ_MALLOC, 1, 3 },
+	{ "posix_memalign", LT_POSIX_MEMALIGN, P_MEMALIGN_PTR, OBJ_MALLOC, 1, 3 },
+	{ "aligned_alloc", LT_ALIGNED_ALLOC, P_SIZE1, OBJ_MALLOC, 1, 2 },
+	{ "memalign", LT_MEMALIGN, P_SIZE1, OBJ_MALLOC, 1, 2 },
+	{ "valloc", LT_VALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
+	{ "pvalloc", LT_PVALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
+	{ "mmap", LT_MMAP, P_MMAP, OBJ_MMAP, 1, 4 },
+	{ "mremap", LT_MREMAP, P_MREMAP, OBJ_MMAP, 1, 3 },
+	{ "munmap", LT_MUNMAP, P_MUNMAP, OBJ_MMAP, 1, 2 },
+	{ "_Znwm", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnwmRKSt9nothrow_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnwmSt11align_val_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_Znam", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnamRKSt9nothrow_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnamSt11align_val_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+/* Where one spec's probe goes. */
+struct placement {
+	const struct probe_spec *spec;
+	const char *obj;
+	uint64_t func;		/* file offset of the function */
+	uint64_t offset;	/* file offset of the probed instruction */
 };
 
 int probes_verbose;
@@ -255,57 +282,80 @@ static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj,
 	return 0;
 }
 
-static int attach_spec(struct alloc_bpf *skel, pid_t pid, const struct probe_spec *s,
-		       const char *obj, struct elf_file *ef, uint64_t *seen, int *nseen)
+/* Find and place spec in its object; 0 with *pl->obj NULL when absent. */
+static int plan_one(const struct probe_spec *sp, const char *obj, struct elf_file *ef,
+		    struct placement *all, int n)
 {
+	struct placement *pl = &all[n];
 	struct elf_func fn;
 	size_t off;
-	int err;
 
-	if (elf_find_func(ef, kind_names[s->kind], !elf_is_static(ef), &fn))
+	if (!obj || elf_find_func(ef, sp->symbol, !elf_is_static(ef), &fn))
 		return 0;	/* this allocator lacks it: nothing can call it */
-	for (int i = 0; i < *nseen; i++)
-		if (seen[i] == fn.offset)
-			return 0;	/* an alias of an entry already probed */
-	seen[(*nseen)++] = fn.offset;
-	off = place(ef, &fn, s->nargs);
+	for (int i = 0; i < n; i++)
+		if (all[i].obj == obj && all[i].func == fn.offset)
+			return 0;	/* an alias of an entry already placed */
+	off = place(ef, &fn, sp->nargs);
+	pl->spec = sp;
+	pl->func = fn.offset;
+	pl->obj = obj;
+	pl->offset = fn.offset + off;
 	if (probes_verbose)
 		fprintf(stderr, "leaktop: probe %s at %s offset 0x%lx (entry+%zu)%s\n",
-			kind_names[s->kind], obj, fn.offset + off, off,
-			s->has_return ? " with return probe" : "");
-	err = attach_one(prog_for(skel, s->prog), pid, obj, fn.offset + off, s->kind, 0);
-	/* The return probe shares the placement: %rsp still points at the
-	 * return address there, which is what the kernel hijacks. */
-	if (!err && s->has_return)
-		err = attach_one(skel->progs.alloc_return, pid, obj, fn.offset + off, s->kind, 1);
+			sp->symbol, obj, pl->offset, off, sp->has_return ? " with return probe" : "");
+	return 1;
+}
+
+static int plan(const struct allocator *a, struct placement *pl)
+{
+	const char *objs[OBJ_MAX] = { a->malloc_obj, a->mmap_obj, a->cxx_obj };
+	struct elf_file ef[OBJ_MAX];
+	int n = 0;
+
+	for (int o = 0; o < OBJ_MAX; o++)
+		if (!objs[o] || elf_file_open(objs[o], &ef[o]))
+			objs[o] = NULL;
+	if (!objs[OBJ_MALLOC] || !objs[OBJ_MMAP])
+		n = -ENOEXEC;
+	for (size_t i = 0; n >= 0 && i < NSPECS; i++)
+		n += plan_one(&specs[i], objs[specs[i].obj], &ef[specs[i].obj], pl, n);
+	for (int o = 0; o < OBJ_MAX; o++)
+		if (objs[o])
+			elf_file_close(&ef[o]);
+	return n;
+}
+
+static int attach_placement(struct alloc_bpf *skel, pid_t pid, const struct placement *pl,
+			    int retprobe)
+{
+	struct bpf_program *prog = retprobe ? skel->progs.alloc_return
+					    : prog_for(skel, pl->spec->prog);
+	int err = attach_one(prog, pid, pl->obj, pl->offset, pl->spec->kind, retprobe);
+
 	if (err)
 		fprintf(stderr, "leaktop: cannot attach uprobe to %s in %s: %s\n",
-			kind_names[s->kind], obj, strerror(-err));
+			pl->spec->symbol, pl->obj, strerror(-err));
 	return err;
 }
 
+/*
+ * Return probes go in first: an entry seen before its return probe exists
+ * would leave its thread "inside a call" with no return to end it. A return
+ * probe shares its entry's placement: %rsp still points at the return
+ * address there, which is what the kernel hijacks.
+ */
 int probes_attach(struct alloc_bpf *skel, pid_t pid, const struct allocator *a)
 {
-	struct elf_file ef_malloc, ef_mmap;
-	uint64_t seen[LT_KIND_MAX * 2];
-	int nseen = 0, err = 0;
+	struct placement pl[NSPECS];
+	int n = plan(a, pl), err = 0;
 
-	if (elf_file_open(a->malloc_obj, &ef_malloc))
-		return -ENOEXEC;
-	if (elf_file_open(a->mmap_obj, &ef_mmap)) {
-		elf_file_close(&ef_malloc);
-		return -ENOEXEC;
-	}
-	for (size_t i = 0; !err && i < sizeof(specs) / sizeof(specs[0]); i++) {
-		const struct probe_spec *s = &specs[i];
-
-		if (s->mmap_family && i > 0 && !specs[i - 1].mmap_family)
-			nseen = 0;	/* a different object: offsets start over */
-		err = attach_spec(skel, pid, s, s->mmap_family ? a->mmap_obj : a->malloc_obj,
-				  s->mmap_family ? &ef_mmap : &ef_malloc, seen, &nseen);
-	}
-	elf_file_close(&ef_malloc);
-	elf_file_close(&ef_mmap);
+	if (n < 0)
+		return n;
+	for (int i = 0; !err && i < n; i++)
+		if (pl[i].spec->has_return)
+			err = attach_placement(skel, pid, &pl[i], 1);
+	for (int i = 0; !err && i < n; i++)
+		err = attach_placement(skel, pid, &pl[i], 0);
 	if (err)
 		probes_detach();
 	return err;

@@ -6,6 +6,7 @@
  *   --wait       print "ready", then block until a line (or EOF) arrives on
  *                stdin or SIGUSR1 is received, so a test can attach with -p
  *   --hold SECS  sleep SECS seconds after the work, before exiting
+ *   --busy       (idle only) churn balanced malloc/free between leaks
  *
  * Only raw syscalls (write/read/poll/nanosleep) are used here: stdio would
  * malloc its buffers and blur the ground truth of the targets.
@@ -32,6 +33,7 @@
 
 struct target_opts {
 	int wait;
+	int busy;
 	unsigned int hold;
 };
 
@@ -66,7 +68,7 @@ static inline void tgt_usage(const char *prog)
 {
 	tgt_write(2, "usage: ");
 	tgt_write(2, prog);
-	tgt_write(2, " [--wait] [--hold SECS]\n");
+	tgt_write(2, " [--wait] [--hold SECS] [--busy]\n");
 	exit(2);
 }
 
@@ -129,6 +131,8 @@ static inline void target_start(int argc, char **argv, int always_ready)
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--wait")) {
 			tgt_opts.wait = 1;
+		} else if (!strcmp(argv[i], "--busy")) {
+			tgt_opts.busy = 1;
 		} else if (!strcmp(argv[i], "--hold") && i + 1 < argc) {
 			char *end;
 			long v = strtol(argv[++i], &end, 10);

@@ -621,6 +621,44 @@ def t_leaky_cmd(ctx):
     assert_no_new_progs(before)
 
 
+@test("leaky_static")
+def t_leaky_static(ctx):
+    """A static executable carries its own malloc: that one is probed."""
+    exe = BUILD / "leaky_static"
+    r, rep = run_target_cmd(ctx, "leaky_static")
+    e = Errors()
+    e.check(same_file(rep["memory"]["allocator"], exe),
+            f"allocator is {rep['memory']['allocator']!r}, want the executable")
+    s = site_by_caller(rep, "leak_site")
+    check(s, "no site with frames[1] == leak_site")
+    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
+    e.check(approx(s.bytes, 200000) and approx(s.allocations, 200),
+            f"leak_site: {s.bytes} bytes in {s.allocations}, want 200000 in 200")
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
+            f"balanced_work shows {b} outstanding, all of it was freed")
+    e.done()
+
+
+@test("not_root")
+def t_not_root(ctx):
+    """Without the capabilities: exit 1 naming what is missing."""
+    # A copy the unprivileged user can reach: the clone may sit in a
+    # directory only root can enter.
+    d = Path(tempfile.mkdtemp(prefix="leaktop-nobody-"))
+    d.chmod(0o755)
+    exe = d / "leaktop"
+    shutil.copy(LEAKTOP, exe)
+    exe.chmod(0o755)
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
+                        "--clear-groups", str(exe), "-p", "1"],
+                       capture_output=True, text=True, timeout=10)
+    check(r.returncode == 1, f"exit status {r.returncode}, want 1")
+    check("CAP_BPF" in r.stderr and r.stderr.count("\n") == 1,
+          f"stderr does not name CAP_BPF in one line: {r.stderr!r}")
+    shutil.rmtree(d)
+
+
 @test("json_stdout")
 def t_json_stdout(ctx):
     r = ctx.leaktop(["--json", "-", "--", BUILD / "leaky"])

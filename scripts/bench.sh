@@ -5,7 +5,7 @@
 # Usage: scripts/bench.sh [PAIRS] [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-pairs=${1:-2000000}
+pairs=${1:-1000000}
 runs=${2:-3}
 bin=build/bench_malloc_loop
 mkdir -p build

@@ -581,6 +581,23 @@ def t_version(ctx):
           f"--version printed {r.out.strip()!r}, want 'leaktop X.Y...'")
 
 
+def check_leaky_sites(rep, e):
+    """leaky.c's ground truth: 200 x 1000 B at leak_site, balanced_work
+    fully freed. Returns the leak_site site."""
+    s = site_by_caller(rep, "leak_site")
+    check(s, "no site with frames[1] == leak_site")
+    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
+    # +-5%: counting could drop an event without being wrong by design.
+    e.check(approx(s.bytes, 200000), f"leak_site: {s.bytes} bytes, "
+            "want 200000 +-5%")
+    e.check(approx(s.allocations, 200), f"leak_site: {s.allocations} "
+            "allocations, want 200 +-5%")
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
+            f"balanced_work shows {b} outstanding, all of it was freed")
+    return s
+
+
 @test("leaky_cmd")
 def t_leaky_cmd(ctx):
     before = bpf_progs()
@@ -591,14 +608,7 @@ def t_leaky_cmd(ctx):
     e.check(same_file(rep["exe"], BUILD / "leaky"), f"exe is {rep['exe']!r}")
     e.check("libc.so" in rep["memory"]["allocator"],
             f"allocator is {rep['memory']['allocator']!r}")
-    s = site_by_caller(rep, "leak_site")
-    check(s, "no site with frames[1] == leak_site")
-    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
-    # +-5%: counting could drop an event without being wrong by design.
-    e.check(approx(s.bytes, 200000), f"leak_site: {s.bytes} bytes, "
-            "want 200000 +-5%")
-    e.check(approx(s.allocations, 200), f"leak_site: {s.allocations} "
-            "allocations, want 200 +-5%")
+    s = check_leaky_sites(rep, e)
     fr = s.frames
     e.check("libc.so" in (fr[0].get("module") or ""),
             f"frames[0].module is {fr[0].get('module')!r}")
@@ -614,9 +624,6 @@ def t_leaky_cmd(ctx):
     e.check(isinstance(fr[1].get("line"), int) and
             lo <= fr[1]["line"] <= hi,
             f"frames[1].line is {fr[1].get('line')!r}, want {lo}..{hi}")
-    b = site_by_caller(rep, "balanced_work")
-    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
-            f"balanced_work shows {b} outstanding, all of it was freed")
     e.done()
     assert_no_new_progs(before)
 
@@ -629,14 +636,7 @@ def t_leaky_static(ctx):
     e = Errors()
     e.check(same_file(rep["memory"]["allocator"], exe),
             f"allocator is {rep['memory']['allocator']!r}, want the executable")
-    s = site_by_caller(rep, "leak_site")
-    check(s, "no site with frames[1] == leak_site")
-    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
-    e.check(approx(s.bytes, 200000) and approx(s.allocations, 200),
-            f"leak_site: {s.bytes} bytes in {s.allocations}, want 200000 in 200")
-    b = site_by_caller(rep, "balanced_work")
-    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
-            f"balanced_work shows {b} outstanding, all of it was freed")
+    check_leaky_sites(rep, e)
     e.done()
 
 
@@ -677,13 +677,7 @@ def t_leaky_nofp(ctx):
     exe = BUILD / "leaky_nofp"
     r, rep = run_target_cmd(ctx, "leaky_nofp")
     e = Errors()
-    s = site_by_caller(rep, "leak_site")
-    check(s, "no site with frames[1] == leak_site")
-    e.check(s.apis == {"malloc"}, f"leak_site: frames[0] is {s.apis}")
-    e.check(approx(s.bytes, 200000), f"leak_site: {s.bytes} bytes, "
-            "want 200000 +-5%")
-    e.check(approx(s.allocations, 200), f"leak_site: {s.allocations} "
-            "allocations, want 200 +-5%")
+    check_leaky_sites(rep, e)
     # Deeper frames may be cut off without frame pointers, never garbage.
     syms = set(elf_symbols(exe))
     for i, site in enumerate(rep["memory"]["sites"]):

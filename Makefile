@@ -17,7 +17,7 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 
-.PHONY: all clean test bench vmlinux unit targets format
+.PHONY: all clean test bench vmlinux unit targets format demo
 
 all: leaktop
 
@@ -50,6 +50,10 @@ targets:
 
 test: leaktop unit targets
 	python3 tests/run.py
+
+# The bundled leaky program under leaktop: prints the top-N table.
+demo: leaktop targets
+	./leaktop -- tests/targets/build/leaky
 
 bench: leaktop
 	bash scripts/bench.sh

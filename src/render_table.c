@@ -76,8 +76,9 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 
 	fprintf(f, "leaktop: pid %d (%s) after %.1fs%s\n", s->pid, s->comm, s->duration_s,
 		s->exited ? ", process exited" : "");
-	fprintf(f, "outstanding %s in %ld allocations at %d sites", human_bytes(s->bytes, b, sizeof(b)),
-		s->count, s->ngroups);
+	fprintf(f, "outstanding %s in %ld allocation%s at %d site%s",
+		human_bytes(s->bytes, b, sizeof(b)), s->count, s->count == 1 ? "" : "s",
+		s->ngroups, s->ngroups == 1 ? "" : "s");
 	if (s->min_age_s > 0)
 		fprintf(f, " older than %.1fs", s->min_age_s);
 	fprintf(f, "; lost events %lu\n", snapshot_lost_total(s));

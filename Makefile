@@ -18,6 +18,8 @@ OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 
 .PHONY: all clean test bench vmlinux unit targets format demo
+# Keep the BPF object and skeleton: they are build products, not temporaries.
+.SECONDARY:
 
 all: leaktop
 

@@ -12,15 +12,10 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "alloc.h"
+#include "stack.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
 #define PAGE_MASK_4K 4095ULL
-/* Largest distance between two frame pointers we accept: a frame bigger
- * than this is taken as a garbage %rbp from code built without frame
- * pointers, and the walk stops there. */
-#define MAX_FRAME_BYTES (8ULL << 20)
-#define USER_TOP 0x800000000000ULL
-
 char LICENSE[] SEC("license") = "GPL";
 
 struct {
@@ -70,68 +65,23 @@ static __always_inline void count_lost(__u32 reason)
 		*n += 1;
 }
 
-static __always_inline __u64 mix(__u64 h, __u64 v)
-{
-	h ^= v;
-	h *= 0x9e3779b97f4a7c15ULL;
-	return h ^ (h >> 29);
-}
-
-/*
- * Frames: the probe ip, then *(rsp), the return address into the direct
- * caller (a frame-pointer walk from function entry misses it: the callee
- * has not pushed %rbp yet), then the caller chain from %rbp. Each step is
- * validated (aligned, strictly upward, bounded, user address) and the walk
- * is cut at the first bad one rather than report garbage.
- */
-static __always_inline void walk_stack(struct pt_regs *ctx, struct lt_site *s)
-{
-	__u64 sp = PT_REGS_SP(ctx), fp = PT_REGS_FP(ctx), ret = 0;
-	__u64 pair[2];
-	__u32 n = 1;
-
-	s->ip[0] = PT_REGS_IP(ctx);
-	if (bpf_probe_read_user(&ret, sizeof(ret), (void *)sp) == 0 && ret > 4096 &&
-	    ret < USER_TOP)
-		s->ip[n++] = ret;
-	for (int i = 0; i < LT_MAX_FRAMES - 2; i++) {
-		if ((fp & 7) || fp <= sp || fp - sp > MAX_FRAME_BYTES || fp >= USER_TOP)
-			break;
-		if (bpf_probe_read_user(pair, sizeof(pair), (void *)fp))
-			break;
-		if (pair[1] <= 4096 || pair[1] >= USER_TOP)
-			break;
-		if (n < LT_MAX_FRAMES)
-			s->ip[n++] = pair[1];
-		sp = fp;
-		fp = pair[0];
-	}
-	s->nr = n;
-}
-
 /* Stack id of the current call, its site created on first sight; 0 when
  * the sites map is full (charged to the unknown site, counted as lost). */
 static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
 {
 	__u32 zero = 0;
 	struct lt_site *s = bpf_map_lookup_elem(&scratch, &zero);
-	__u64 h = 0xcbf29ce484222325ULL ^ kind;
+	__u64 h;
 
 	if (!s)
 		return 0;
-	walk_stack(ctx, s);
-	for (int i = 0; i < LT_MAX_FRAMES; i++) {
-		if (i >= s->nr)
-			break;
-		h = mix(h, s->ip[i]);
-	}
-	if (h == 0)
-		h = 1;
+	s->st.kind = kind;
+	walk_user_stack(ctx, &s->st);
+	h = frames_hash(&s->st);
 	if (bpf_map_lookup_elem(&sites, &h))
 		return h;
 	s->bytes = 0;
 	s->count = 0;
-	s->kind = kind;
 	if (bpf_map_update_elem(&sites, &h, s, BPF_NOEXIST) == 0)
 		return h;
 	if (bpf_map_lookup_elem(&sites, &h))	/* another CPU won the race */

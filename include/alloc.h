@@ -14,11 +14,7 @@
 #ifndef LEAKTOP_ALLOC_H
 #define LEAKTOP_ALLOC_H
 
-#ifndef __VMLINUX_H__
-#include <linux/types.h>
-#endif
-
-#define LT_MAX_FRAMES 64
+#include "stack.h"
 
 /* Which allocator entry point a probe sits on (the uprobe's BPF cookie). */
 enum lt_kind {
@@ -56,9 +52,7 @@ struct lt_alloc {
 struct lt_site {
 	__s64 bytes;	/* outstanding bytes, updated atomically */
 	__s64 count;	/* outstanding allocations */
-	__u32 kind;	/* enum lt_kind of frames[0] */
-	__u32 nr;	/* valid entries of ip[] */
-	__u64 ip[LT_MAX_FRAMES];	/* innermost first: probe ip, direct caller, ... */
+	struct lt_frames st;	/* st.kind: enum lt_kind of st.ip[0] */
 };
 
 struct lt_inflight {

@@ -22,7 +22,18 @@ static const char usage_text[] =
 "    outstanding, grouped by call stack and sorted by bytes. It attaches to a\n"
 "    running process with -p, or starts CMD and traces it from its first\n"
 "    allocation. It hooks the object that provides malloc to the process\n"
-"    (glibc, jemalloc, tcmalloc, a static allocator...). It stops on Ctrl-C,\n"
+"    (glibc, jemalloc, tcmalloc, a static allocator...).\n"
+"\n"
+"    It also follows the process's threads: threads that exited but were\n"
+"    never joined nor detached (by creation site, with the stack memory they\n"
+"    pin), threads asleep longer than --min-block (by blocking stack, unwound\n"
+"    with DWARF CFI, and creation site), and live threads per creation site.\n"
+"    A group is called a leak when its creation site's thread count keeps\n"
+"    rising, when threads stay unjoined past --min-block, or when they wait\n"
+"    on a lock that long; an idle pool of a fixed size is not. Threads that\n"
+"    were already asleep when leaktop attached are found by a census.\n"
+"\n"
+"    It stops on Ctrl-C,\n"
 "    SIGTERM, the end of --duration or the exit of the process, and prints a\n"
 "    final report in every case. Needs root (CAP_BPF, CAP_PERFMON and\n"
 "    CAP_SYS_ADMIN on kernels that split them).\n"
@@ -38,6 +49,9 @@ static const char usage_text[] =
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
 "        --max-stacks N   distinct allocation stacks kept (default 65536)\n"
+"        --min-block SECS threads asleep this long are reported as blocked\n"
+"                         (default 5)\n"
+"        --max-threads N  threads followed at once (default 16384)\n"
 "    -v, --verbose        say which object and offset each probe is placed at\n"
 "    -h, --help           show this help\n"
 "        --version        show the version\n"
@@ -52,7 +66,8 @@ static const char usage_text[] =
 "\n"
 "    JSON schema: docs/json-report.md in the source tree.\n";
 
-enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION };
+enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
+       OPT_MAX_THREADS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -63,6 +78,8 @@ static const struct option longopts[] = {
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
+	{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
+	{ "max-threads", required_argument, NULL, OPT_MAX_THREADS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, OPT_VERSION },
@@ -133,6 +150,12 @@ static int parse_one(int c, const char *arg, struct options *o)
 		err = parse_uint(arg, "--max-allocs", 1, 1L << 27, &v);
 		o->max_allocs = v;
 		return err;
+	case OPT_MIN_BLOCK:
+		return parse_secs(arg, "minimum block time", &o->min_block_s);
+	case OPT_MAX_THREADS:
+		err = parse_uint(arg, "--max-threads", 1, 1L << 22, &v);
+		o->max_threads = v;
+		return err;
 	case OPT_MAX_STACKS:
 		err = parse_uint(arg, "--max-stacks", 1, 1L << 22, &v);
 		o->max_stacks = v;
@@ -150,6 +173,8 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->top = 10;
 	o->max_allocs = 1 << 20;
 	o->max_stacks = 1 << 16;
+	o->min_block_s = 5;
+	o->max_threads = 1 << 14;
 	opterr = 0;
 	/* '+': stop at the command's first word, its options are its own. */
 	while ((c = getopt_long(argc, argv, "+p:d:i:n:vh", longopts, NULL)) != -1) {

@@ -16,6 +16,8 @@ struct options {
 	const char *json;	/* NULL, a path, or "-" */
 	uint32_t max_allocs;
 	uint32_t max_stacks;
+	double min_block_s;	/* threads asleep this long count as blocked */
+	uint32_t max_threads;
 	int verbose;
 };
 

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Allocator uprobes: find each entry point in the object that provides it,
- * pick the cheapest safe offset, attach entry (and return) programs.
+ * Uprobes on functions of the target: find each function in the object
+ * that provides it, pick the cheapest safe offset, attach entry and return
+ * programs, and detach them all at the end.
  *
  * Why offsets matter (shared/notes/probe-costs.md, measured on this VM
  * kind): a probe on an instruction the kernel emulates costs ~0.2 us per
- * hit, one it must single-step ~2.5 us. glibc's free starts with
- * "test %rdi,%rdi; je": probing the je (+3) instead of +0 is ~10x cheaper.
+ * hit, one it must single-step ~2.5 us (11 us on a slower host here).
+ * glibc's free starts with "test %rdi,%rdi; je": probing the je (+3)
+ * instead of +0 is ~10x cheaper.
  */
 #include <bpf/libbpf.h>
 #include <capstone/capstone.h>
@@ -15,113 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "alloc.h"
-#include "alloc.skel.h"
-#include "allocator.h"
 #include "elfsym.h"
 #include "probes.h"
 
 #define MAX_SCAN 16	/* instructions examined from the entry */
 #define MAX_BODY 65536	/* bytes of a function decoded for branch targets */
-#define MAX_LINKS 64
-
-static const char *const kind_names[LT_KIND_MAX] = {
-	[LT_MALLOC] = "malloc",
-	[LT_CALLOC] = "calloc",
-	[LT_REALLOC] = "realloc",
-	[LT_REALLOCARRAY] = "reallocarray",
-	[LT_POSIX_MEMALIGN] = "posix_memalign",
-	[LT_ALIGNED_ALLOC] = "aligned_alloc",
-	[LT_MEMALIGN] = "memalign",
-	[LT_VALLOC] = "valloc",
-	[LT_PVALLOC] = "pvalloc",
-	[LT_MMAP] = "mmap",
-	[LT_MREMAP] = "mremap",
-	[LT_MUNMAP] = "munmap",
-	[LT_FREE] = "free",
-	[LT_NEW] = "operator new",
-	[LT_NEW_ARRAY] = "operator new[]",
-};
-
-enum prog_id { P_SIZE0, P_SIZE1, P_CALLOC, P_REALLOC, P_REALLOCARRAY, P_MEMALIGN_PTR,
-	       P_MMAP, P_MREMAP, P_MUNMAP, P_FREE };
-
-enum obj_id { OBJ_MALLOC, OBJ_MMAP, OBJ_CXX, OBJ_MAX };
-
-struct probe_spec {
-	const char *symbol;
-	unsigned int kind;
-	enum prog_id prog;
-	enum obj_id obj;	/* which object of struct allocator provides it */
-	int has_return;
-	int nargs;	/* argument registers the entry program reads */
-};
-
-/*
- * Order matters for aliases: glibc's aligned_alloc is memalign, and the
- * first name listed for an address is the one attached. C++ operator new
- * is probed itself (its malloc then nests): libstdc++ has no frame
- * pointers, so from malloc the frame walk would skip new's caller.
- */
-static const struct probe_spec specs[] = {
-	{ "malloc", LT_MALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
-	{ "free", LT_FREE, P_FREE, OBJ_MALLOC, 0, 1 },
-	{ "calloc", LT_CALLOC, P_CALLOC, OBJ_MALLOC, 1, 2 },
-	{ "realloc", LT_REALLOC, P_REALLOC, OBJ_MALLOC, 1, 2 },
-	{ "reallocarray", LT_REALLOCARRAY, P_REALLOCARRAY, OBJ_MALLOC, 1, 3 },
-	{ "posix_memalign", LT_POSIX_MEMALIGN, P_MEMALIGN_PTR, OBJ_MALLOC, 1, 3 },
-	{ "aligned_alloc", LT_ALIGNED_ALLOC, P_SIZE1, OBJ_MALLOC, 1, 2 },
-	{ "memalign", LT_MEMALIGN, P_SIZE1, OBJ_MALLOC, 1, 2 },
-	{ "valloc", LT_VALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
-	{ "pvalloc", LT_PVALLOC, P_SIZE0, OBJ_MALLOC, 1, 1 },
-	{ "mmap", LT_MMAP, P_MMAP, OBJ_MMAP, 1, 4 },
-	{ "mremap", LT_MREMAP, P_MREMAP, OBJ_MMAP, 1, 3 },
-	{ "munmap", LT_MUNMAP, P_MUNMAP, OBJ_MMAP, 1, 2 },
-	{ "_Znwm", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnwmRKSt9nothrow_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnwmSt11align_val_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", LT_NEW, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_Znam", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnamRKSt9nothrow_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnamSt11align_val_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
-	{ "_ZnamSt11align_val_tRKSt9nothrow_t", LT_NEW_ARRAY, P_SIZE0, OBJ_CXX, 1, 1 },
-};
-
-#define NSPECS (sizeof(specs) / sizeof(specs[0]))
-
-/* Where one spec's probe goes. */
-struct placement {
-	const struct probe_spec *spec;
-	const char *obj;
-	uint64_t func;		/* file offset of the function */
-	uint64_t offset;	/* file offset of the probed instruction */
-};
+#define MAX_LINKS 128
+#define MAX_OBJS 8
 
 int probes_verbose;
 static struct bpf_link *links[MAX_LINKS];
 static int nlinks;
-
-const char *probe_kind_name(unsigned int kind)
-{
-	return kind < LT_KIND_MAX ? kind_names[kind] : "?";
-}
-
-static struct bpf_program *prog_for(struct alloc_bpf *skel, enum prog_id id)
-{
-	switch (id) {
-	case P_SIZE0: return skel->progs.size_arg0_entry;
-	case P_SIZE1: return skel->progs.size_arg1_entry;
-	case P_CALLOC: return skel->progs.calloc_entry;
-	case P_REALLOC: return skel->progs.realloc_entry;
-	case P_REALLOCARRAY: return skel->progs.reallocarray_entry;
-	case P_MEMALIGN_PTR: return skel->progs.posix_memalign_entry;
-	case P_MMAP: return skel->progs.mmap_entry;
-	case P_MREMAP: return skel->progs.mremap_entry;
-	case P_MUNMAP: return skel->progs.munmap_entry;
-	case P_FREE: return skel->progs.free_entry;
-	}
-	return NULL;
-}
 
 /* The instructions arch/x86/kernel/uprobes.c emulates instead of
  * single-stepping: push reg (optionally REX.B), rel8/rel32 jmp, jcc and
@@ -267,10 +173,10 @@ static size_t place(struct elf_file *ef, const struct elf_func *fn, int nargs)
 	return off;
 }
 
-static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj,
-		      uint64_t off, unsigned int kind, int retprobe)
+static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj, uint64_t off,
+		      uint64_t cookie, int retprobe)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = kind, .retprobe = retprobe);
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie, .retprobe = retprobe);
 	struct bpf_link *l;
 
 	if (nlinks == MAX_LINKS)
@@ -282,59 +188,63 @@ static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj,
 	return 0;
 }
 
-/* Find and place spec in its object; 0 with *pl->obj NULL when absent. */
-static int plan_one(const struct probe_spec *sp, const char *obj, struct elf_file *ef,
-		    struct placement *all, int n)
+/* Where one request's probe goes. */
+struct placement {
+	const struct probe_req *req;
+	uint64_t func;		/* file offset of the function */
+	uint64_t offset;	/* file offset of the probed instruction */
+};
+
+struct elf_cache {
+	const char *path[MAX_OBJS];
+	struct elf_file ef[MAX_OBJS];
+	int n;
+};
+
+static struct elf_file *cached_elf(struct elf_cache *c, const char *path)
 {
-	struct placement *pl = &all[n];
+	for (int i = 0; i < c->n; i++)
+		if (strcmp(c->path[i], path) == 0)
+			return &c->ef[i];
+	if (c->n == MAX_OBJS || elf_file_open(path, &c->ef[c->n]))
+		return NULL;
+	c->path[c->n] = path;
+	return &c->ef[c->n++];
+}
+
+/* Find and place req; 0 when its object lacks it or it aliases one placed. */
+static int plan_one(const struct probe_req *req, struct elf_cache *c, struct placement *all,
+		    int n)
+{
+	struct elf_file *ef = req->obj ? cached_elf(c, req->obj) : NULL;
 	struct elf_func fn;
 	size_t off;
 
-	if (!obj || elf_find_func(ef, sp->symbol, !elf_is_static(ef), &fn))
-		return 0;	/* this allocator lacks it: nothing can call it */
+	if (!ef || elf_find_func(ef, req->symbol, !elf_is_static(ef), &fn))
+		return 0;	/* nothing can call it there */
 	for (int i = 0; i < n; i++)
-		if (all[i].obj == obj && all[i].func == fn.offset)
+		if (strcmp(all[i].req->obj, req->obj) == 0 && all[i].func == fn.offset)
 			return 0;	/* an alias of an entry already placed */
-	off = place(ef, &fn, sp->nargs);
-	pl->spec = sp;
-	pl->func = fn.offset;
-	pl->obj = obj;
-	pl->offset = fn.offset + off;
+	off = place(ef, &fn, req->nargs);
+	all[n].req = req;
+	all[n].func = fn.offset;
+	all[n].offset = fn.offset + off;
 	if (probes_verbose)
 		fprintf(stderr, "leaktop: probe %s at %s offset 0x%lx (entry+%zu)%s\n",
-			sp->symbol, obj, pl->offset, off, sp->has_return ? " with return probe" : "");
+			req->symbol, req->obj, all[n].offset, off,
+			req->ret ? " with return probe" : "");
 	return 1;
 }
 
-static int plan(const struct allocator *a, struct placement *pl)
+static int attach_placement(const struct placement *pl, pid_t pid, int retprobe)
 {
-	const char *objs[OBJ_MAX] = { a->malloc_obj, a->mmap_obj, a->cxx_obj };
-	struct elf_file ef[OBJ_MAX];
-	int n = 0;
-
-	for (int o = 0; o < OBJ_MAX; o++)
-		if (!objs[o] || elf_file_open(objs[o], &ef[o]))
-			objs[o] = NULL;
-	if (!objs[OBJ_MALLOC] || !objs[OBJ_MMAP])
-		n = -ENOEXEC;
-	for (size_t i = 0; n >= 0 && i < NSPECS; i++)
-		n += plan_one(&specs[i], objs[specs[i].obj], &ef[specs[i].obj], pl, n);
-	for (int o = 0; o < OBJ_MAX; o++)
-		if (objs[o])
-			elf_file_close(&ef[o]);
-	return n;
-}
-
-static int attach_placement(struct alloc_bpf *skel, pid_t pid, const struct placement *pl,
-			    int retprobe)
-{
-	struct bpf_program *prog = retprobe ? skel->progs.alloc_return
-					    : prog_for(skel, pl->spec->prog);
-	int err = attach_one(prog, pid, pl->obj, pl->offset, pl->spec->kind, retprobe);
+	const struct probe_req *r = pl->req;
+	int err = attach_one(retprobe ? r->ret : r->entry, pid, r->obj, pl->offset, r->cookie,
+			     retprobe);
 
 	if (err)
-		fprintf(stderr, "leaktop: cannot attach uprobe to %s in %s: %s\n",
-			pl->spec->symbol, pl->obj, strerror(-err));
+		fprintf(stderr, "leaktop: cannot attach uprobe to %s in %s: %s\n", r->symbol,
+			r->obj, strerror(-err));
 	return err;
 }
 
@@ -344,21 +254,37 @@ static int attach_placement(struct alloc_bpf *skel, pid_t pid, const struct plac
  * probe shares its entry's placement: %rsp still points at the return
  * address there, which is what the kernel hijacks.
  */
-int probes_attach(struct alloc_bpf *skel, pid_t pid, const struct allocator *a)
+int probes_attach(const struct probe_req *reqs, int n, pid_t pid)
 {
-	struct placement pl[NSPECS];
-	int n = plan(a, pl), err = 0;
+	struct placement *pl = calloc(n ? n : 1, sizeof(*pl));
+	struct elf_cache c = { .n = 0 };
+	int np = 0, err = 0;
 
-	if (n < 0)
-		return n;
-	for (int i = 0; !err && i < n; i++)
-		if (pl[i].spec->has_return)
-			err = attach_placement(skel, pid, &pl[i], 1);
-	for (int i = 0; !err && i < n; i++)
-		err = attach_placement(skel, pid, &pl[i], 0);
-	if (err)
-		probes_detach();
+	if (!pl)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++)
+		np += plan_one(&reqs[i], &c, pl, np);
+	for (int i = 0; i < c.n; i++)
+		elf_file_close(&c.ef[i]);
+	for (int i = 0; !err && i < np; i++)
+		if (pl[i].req->ret)
+			err = attach_placement(&pl[i], pid, 1);
+	for (int i = 0; !err && i < np; i++)
+		err = attach_placement(&pl[i], pid, 0);
+	free(pl);
 	return err;
+}
+
+int probes_keep(struct bpf_link *link)
+{
+	if (!link)
+		return -errno;
+	if (nlinks == MAX_LINKS) {
+		bpf_link__destroy(link);
+		return -E2BIG;
+	}
+	links[nlinks++] = link;
+	return 0;
 }
 
 void probes_detach(void)

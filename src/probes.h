@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Placing and attaching the allocator uprobes. */
+/* Placing, attaching and detaching uprobes on the target's functions. */
 #ifndef LEAKTOP_PROBES_H
 #define LEAKTOP_PROBES_H
 
@@ -7,11 +7,21 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct alloc_bpf;
-struct allocator;
+struct bpf_program;
+struct bpf_link;
 
-/* The API name of an enum lt_kind, as frames[0] shows it. */
-const char *probe_kind_name(unsigned int kind);
+/* One function to probe. */
+struct probe_req {
+	const char *symbol;		/* as exported: "malloc", "_Znwm" */
+	const char *obj;		/* the object providing it; NULL: skip */
+	struct bpf_program *entry;
+	struct bpf_program *ret;	/* NULL: no return probe */
+	int nargs;			/* argument registers the entry reads */
+	uint64_t cookie;		/* bpf_get_attach_cookie() in both */
+};
+
+/* Print where each probe goes (-v). */
+extern int probes_verbose;
 
 /*
  * Where in a function to put its probe: the offset of the first
@@ -22,12 +32,12 @@ const char *probe_kind_name(unsigned int kind);
  */
 size_t probe_offset(const uint8_t *code, size_t len, int nargs);
 
-/* Print where each probe goes (-v). */
-extern int probes_verbose;
-
-int probes_attach(struct alloc_bpf *skel, pid_t pid, const struct allocator *a);
+/* Attach every request present in its object (aliases once). */
+int probes_attach(const struct probe_req *reqs, int n, pid_t pid);
+/* Keep a link made elsewhere (tracepoints) so probes_detach ends it. */
+int probes_keep(struct bpf_link *link);
 void probes_detach(void);
-/* How many probes are attached, for the report header. */
+/* How many links are attached, for the report header. */
 int probes_count(void);
 
 #endif

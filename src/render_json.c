@@ -35,16 +35,70 @@ static void json_frame(FILE *f, const struct lt_frame *fr)
 	fputs("}", f);
 }
 
+static void json_frames(FILE *f, const char *key, const struct lt_stack *st)
+{
+	fprintf(f, "\"%s\": [", key);
+	for (int i = 0; i < st->nframes; i++) {
+		fputs(i ? ",\n         " : "\n         ", f);
+		json_frame(f, &st->frames[i]);
+	}
+	fputs("]", f);
+}
+
 static void json_site(FILE *f, const struct lt_group *g)
 {
-	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f,\n",
+	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f,\n       ",
 		g->bytes, g->count, g->oldest_age_s);
-	fputs("       \"frames\": [", f);
-	for (int i = 0; i < g->stack->nframes; i++) {
-		fputs(i ? ",\n         " : "\n         ", f);
-		json_frame(f, &g->stack->frames[i]);
+	json_frames(f, "frames", g->stack);
+	fputs("}", f);
+}
+
+static void json_thread_group(FILE *f, const struct lt_group *g)
+{
+	fprintf(f, "      {\"kind\": \"%s\", \"count\": %ld, \"oldest_age_s\": %.3f, ",
+		group_kind_name(g->kind), g->count, g->oldest_age_s);
+	if (g->kind == LT_G_UNJOINED)
+		fprintf(f, "\"pinned_bytes\": %ld, ", g->bytes);
+	if (g->wait) {
+		fputs("\"wait\": ", f);
+		json_str(f, g->wait);
+		fputs(", ", f);
 	}
-	fputs("]}", f);
+	fprintf(f, "\"leak\": %s, \"why\": ", g->leak ? "true" : "false");
+	json_str(f, g->why);
+	fputs(",\n       ", f);
+	json_frames(f, "frames", g->stack);
+	fputs(",\n       ", f);
+	json_frames(f, "created_by", g->created_by);
+	fputs("}", f);
+}
+
+static void json_site_count(FILE *f, const struct lt_site_count *r)
+{
+	fprintf(f, "      {\"live\": %ld, \"unjoined\": %ld, \"change\": %ld, \"growing\": %s,\n       ",
+		r->live, r->unjoined, r->change, r->growing ? "true" : "false");
+	json_frames(f, "created_by", r->created_by);
+	fputs("}", f);
+}
+
+static void json_threads(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, ",\n  \"threads\": {\n    \"live\": %d,\n    \"min_block_s\": %.3f,\n",
+		s->live_threads, s->min_block_s);
+	fprintf(f, "    \"lost_events\": %lu,\n    \"lost\": {", snapshot_tlost_total(s));
+	for (int i = 0; i < LT_TLOST_MAX; i++)
+		fprintf(f, "%s\"%s\": %lu", i ? ", " : "", snapshot_tlost_name(i), s->tlost[i]);
+	fputs("},\n    \"groups\": [", f);
+	for (int i = 0; i < s->ntgroups; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_thread_group(f, &s->tgroups[i]);
+	}
+	fputs("\n    ],\n    \"sites\": [", f);
+	for (int i = 0; i < s->nsites; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_site_count(f, &s->sites[i]);
+	}
+	fputs("\n    ]\n  }", f);
 }
 
 void render_json(FILE *f, const struct lt_snapshot *s)
@@ -69,6 +123,9 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 		fputs(i ? ",\n" : "\n", f);
 		json_site(f, &s->groups[i]);
 	}
-	fputs("\n    ]\n  }\n}\n", f);
+	fputs("\n    ]\n  }", f);
+	if (s->has_threads)
+		json_threads(f, s);
+	fputs("\n}\n", f);
 	fflush(f);
 }

@@ -4,7 +4,7 @@
 #include "render.h"
 
 #define WIDTH 80
-#define STACK_COL 31
+#define STACK_COL 31	/* where stacks start in every table */
 #define MAX_TABLE_FRAMES 8
 
 const char *human_bytes(double b, char *buf, size_t len)
@@ -50,23 +50,103 @@ static void print_frame(FILE *f, const struct lt_frame *fr)
 	fprintf(f, "%s\n", buf);
 }
 
-static void print_group(FILE *f, const struct lt_group *g)
+/* Frames [from, from + max) of st, the first on the current line. */
+static void print_frames(FILE *f, const struct lt_stack *st, int from, int max)
 {
-	const struct lt_stack *st = g->stack;
-	char b[32];
-	int n = st->nframes < MAX_TABLE_FRAMES ? st->nframes : MAX_TABLE_FRAMES;
+	int n = st->nframes - from < max ? st->nframes - from : max;
 
-	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
-		g->oldest_age_s);
-	if (st->nframes == 0)
-		fprintf(f, "[unknown stack]\n");
+	if (n <= 0)
+		fprintf(f, "%s\n", st->nframes ? "[no more frames]" : "[unknown stack]");
 	for (int i = 0; i < n; i++) {
 		if (i)
 			fprintf(f, "%*s", STACK_COL, "");
-		print_frame(f, &st->frames[i]);
+		print_frame(f, &st->frames[from + i]);
 	}
-	if (st->nframes > n)
-		fprintf(f, "%*s... %d more frames\n", STACK_COL, "", st->nframes - n);
+	if (st->nframes - from > n && n > 0)
+		fprintf(f, "%*s... %d more frames\n", STACK_COL, "", st->nframes - from - n);
+}
+
+static void print_group(FILE *f, const struct lt_group *g)
+{
+	char b[32];
+
+	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
+		g->oldest_age_s);
+	print_frames(f, g->stack, 0, MAX_TABLE_FRAMES);
+}
+
+/* Text cut into lines that fit beside the stack column. */
+static void print_wrapped(FILE *f, const char *label, const char *text)
+{
+	int room = WIDTH - STACK_COL, first = 1;
+
+	while (*text) {
+		int len = (int)strlen(text), cut = len;
+
+		if (len > room - (first ? (int)strlen(label) : 2)) {
+			cut = room - (first ? (int)strlen(label) : 2);
+			while (cut > 0 && text[cut] != ' ')
+				cut--;
+			if (cut == 0)
+				cut = room - (first ? (int)strlen(label) : 2);
+		}
+		fprintf(f, "%*s%s%.*s\n", STACK_COL, "", first ? label : "  ", cut, text);
+		text += cut;
+		while (*text == ' ')
+			text++;
+		first = 0;
+	}
+}
+
+static void print_thread_group(FILE *f, const struct lt_group *g)
+{
+	const struct lt_stack *cb = g->created_by;
+
+	fprintf(f, "%-9s %6ld %7.1fs %-4s ", group_kind_name(g->kind), g->count, g->oldest_age_s,
+		g->leak ? "yes" : "no");
+	if (g->kind == LT_G_BLOCKED) {
+		fprintf(f, "[%s]\n%*s", g->wait, STACK_COL, "");
+		print_frames(f, g->stack, 0, MAX_TABLE_FRAMES - 2);
+		fprintf(f, "%*screated by:\n%*s", STACK_COL, "", STACK_COL, "");
+	}
+	/* The creation stack without its first frame, pthread_create. */
+	if (cb->nframes == 0)
+		fprintf(f, "[before leaktop attached]\n");
+	else
+		print_frames(f, cb, 1, 3);
+	print_wrapped(f, "why: ", g->why);
+}
+
+static void print_site_count(FILE *f, const struct lt_site_count *r)
+{
+	const struct lt_stack *cb = r->created_by;
+
+	fprintf(f, "%6ld %8ld %+7ld %-7s ", r->live, r->unjoined, r->change,
+		r->growing ? "rising" : "-");
+	if (cb->nframes > 1)
+		print_frame(f, &cb->frames[1]);	/* the pthread_create call site */
+	else
+		fprintf(f, "[before leaktop attached]\n");
+}
+
+static void render_threads(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int n = s->ntgroups < top ? s->ntgroups : top;
+	int m = s->nsites < top ? s->nsites : top;
+
+	fprintf(f, "threads: %d live; blocked means asleep over %.1fs; lost events %lu\n",
+		s->live_threads, s->min_block_s, snapshot_tlost_total(s));
+	fprintf(f, "\n%-9s %6s %8s %-4s  %s\n", "KIND", "COUNT", "OLDEST", "LEAK",
+		"STACK / CREATED BY (innermost first)");
+	for (int i = 0; i < n; i++)
+		print_thread_group(f, &s->tgroups[i]);
+	if (s->ntgroups > n)
+		fprintf(f, "(%d more thread groups; -n to show more)\n", s->ntgroups - n);
+	fprintf(f, "\n%6s %8s %7s %-7s  %s\n", "LIVE", "UNJOINED", "CHANGE", "TREND",
+		"CREATION SITE");
+	for (int i = 0; i < m; i++)
+		print_site_count(f, &s->sites[i]);
+	fprintf(f, "\n");
 }
 
 void render_table(FILE *f, const struct lt_snapshot *s, int top)
@@ -94,5 +174,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 	if (s->ngroups > n)
 		fprintf(f, "(%d more sites; -n to show more)\n", s->ngroups - n);
 	fprintf(f, "\n");
+	if (s->has_threads)
+		render_threads(f, s, top);
 	fflush(f);
 }

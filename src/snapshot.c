@@ -23,6 +23,35 @@ const char *snapshot_lost_name(int reason)
 	return reason >= 0 && reason < LT_LOST_MAX ? lost_names[reason] : "?";
 }
 
+static const char *const tlost_names[LT_TLOST_MAX] = {
+	[LT_TLOST_THREAD_MAP_FULL] = "thread_map_full",
+	[LT_TLOST_STACK_MAP_FULL] = "stack_map_full",
+};
+
+uint64_t snapshot_tlost_total(const struct lt_snapshot *s)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < LT_TLOST_MAX; i++)
+		n += s->tlost[i];
+	return n;
+}
+
+const char *snapshot_tlost_name(int reason)
+{
+	return reason >= 0 && reason < LT_TLOST_MAX ? tlost_names[reason] : "?";
+}
+
+const char *group_kind_name(enum lt_group_kind k)
+{
+	static const char *const names[] = {
+		[LT_G_ALLOC] = "allocation", [LT_G_UNJOINED] = "unjoined",
+		[LT_G_BLOCKED] = "blocked", [LT_G_RUNNING] = "running",
+	};
+
+	return names[k];
+}
+
 static int by_bytes(const void *a, const void *b)
 {
 	const struct lt_group *x = a, *y = b;
@@ -34,14 +63,41 @@ static int by_bytes(const void *a, const void *b)
 	return 0;
 }
 
+static int leaks_first(const void *a, const void *b)
+{
+	const struct lt_group *x = a, *y = b;
+
+	if (x->leak != y->leak)
+		return x->leak ? -1 : 1;
+	if (x->count != y->count)
+		return x->count < y->count ? 1 : -1;
+	return x->kind - y->kind;
+}
+
+static int most_threads(const void *a, const void *b)
+{
+	const struct lt_site_count *x = a, *y = b;
+
+	if (x->growing != y->growing)
+		return x->growing ? -1 : 1;
+	if (x->live + x->unjoined != y->live + y->unjoined)
+		return x->live + x->unjoined < y->live + y->unjoined ? 1 : -1;
+	return 0;
+}
+
 void snapshot_sort(struct lt_snapshot *s)
 {
 	qsort(s->groups, s->ngroups, sizeof(*s->groups), by_bytes);
+	qsort(s->tgroups, s->ntgroups, sizeof(*s->tgroups), leaks_first);
+	qsort(s->sites, s->nsites, sizeof(*s->sites), most_threads);
 }
 
 void snapshot_free(struct lt_snapshot *s)
 {
 	free(s->groups);
-	s->groups = NULL;
-	s->ngroups = 0;
+	free(s->tgroups);
+	free(s->sites);
+	s->groups = s->tgroups = NULL;
+	s->sites = NULL;
+	s->ngroups = s->ntgroups = s->nsites = 0;
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "alloc.h"
+#include "threads.h"
 
 struct lt_frame {
 	char *function;	/* demangled; NULL when unknown */
@@ -26,11 +27,31 @@ struct lt_stack {
 	struct lt_frame *frames;	/* innermost first */
 };
 
+enum lt_group_kind {
+	LT_G_ALLOC,	/* outstanding allocations of one stack */
+	LT_G_UNJOINED,	/* exited threads nobody joined, by creation site */
+	LT_G_BLOCKED,	/* threads asleep past --min-block, by blocking stack */
+	LT_G_RUNNING,	/* other live threads, by creation site */
+};
+
 struct lt_group {
-	int64_t bytes;
+	enum lt_group_kind kind;
+	int64_t bytes;		/* alloc: outstanding; unjoined: stack memory pinned */
 	int64_t count;
 	double oldest_age_s;
-	const struct lt_stack *stack;	/* owned by the stack cache */
+	const struct lt_stack *stack;	/* alloc, blocked: that stack; threads: creation */
+	const struct lt_stack *created_by;	/* threads: the creation stack */
+	const char *wait;	/* blocked: the syscall or state it sleeps in */
+	bool leak;		/* the verdict, with why in words */
+	char why[192];
+};
+
+/* Live and unjoined threads of one creation site, and the change since the
+ * previous report: where a leak of threads shows as growth. */
+struct lt_site_count {
+	const struct lt_stack *created_by;
+	int64_t live, unjoined, change;
+	bool growing;
 };
 
 struct lt_snapshot {
@@ -45,11 +66,23 @@ struct lt_snapshot {
 	int64_t count;
 	uint64_t lost[LT_LOST_MAX];
 	int ngroups;
-	struct lt_group *groups;	/* sorted by bytes, largest first */
+	struct lt_group *groups;	/* memory: sorted by bytes, largest first */
+	bool has_threads;
+	int live_threads;
+	double min_block_s;
+	uint64_t tlost[LT_TLOST_MAX];
+	int ntgroups;
+	struct lt_group *tgroups;	/* threads: likely leaks first */
+	int nsites;
+	struct lt_site_count *sites;	/* threads per creation site, most first */
 };
 
 uint64_t snapshot_lost_total(const struct lt_snapshot *s);
 const char *snapshot_lost_name(int reason);
+uint64_t snapshot_tlost_total(const struct lt_snapshot *s);
+const char *snapshot_tlost_name(int reason);
+const char *group_kind_name(enum lt_group_kind k);
+/* Memory groups by bytes; thread groups leaks first, then by count. */
 void snapshot_sort(struct lt_snapshot *s);
 void snapshot_free(struct lt_snapshot *s);
 

@@ -43,6 +43,24 @@ char *demangle(const char *name)
 	return status == 0 && d ? d : strdup(name);
 }
 
+/*
+ * The name a reader knows: demangled, without glibc's internal-alias
+ * prefix "__GI_" and without a symbol version ("pthread_cond_wait@@GLIBC_2.3.2"
+ * in libc6-dbg's symbol table).
+ */
+static char *plain_name(const char *name)
+{
+	char *d, *at;
+
+	if (strncmp(name, "__GI_", 5) == 0)
+		name += 5;
+	d = demangle(name);
+	at = d ? strchr(d, '@') : NULL;
+	if (at && at != d)
+		*at = '\0';
+	return d;
+}
+
 static char *debuginfo_path;
 static const Dwfl_Callbacks callbacks = {
 	.find_elf = dwfl_build_id_find_elf,
@@ -184,7 +202,7 @@ static void fill_symbol(struct module *mod, uint64_t pc, struct lt_frame *f)
 	/* Nearest-symbol lookups lie past a symbol's end (Debian's libc has
 	 * only .dynsym): a name counts only if pc lies inside the symbol. */
 	if (name && (sym.st_size ? off < sym.st_size : off == 0))
-		f->function = demangle(name);
+		f->function = plain_name(name);
 	line = dwfl_module_getsrc(mod->mod, pc);
 	file = line ? dwfl_lineinfo(line, NULL, &lineno, NULL, NULL, NULL) : NULL;
 	if (file && lineno > 0) {
@@ -207,6 +225,11 @@ void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_fr
 	f->offset = addr - mod->bias;
 	if (mod->mod)
 		fill_symbol(mod, pc, f);
+}
+
+Dwfl *symbolizer_dwfl(struct symbolizer *s)
+{
+	return s->dwfl;
 }
 
 void symbolizer_free(struct symbolizer *s)

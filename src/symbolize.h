@@ -23,6 +23,8 @@ bool symbolizer_is_code(struct symbolizer *s, uint64_t addr);
  * call at the end of a function is not charged to the next one. */
 void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *f);
 void symbolizer_free(struct symbolizer *s);
+/* The libdwfl session holding the modules (for the unwinder). */
+struct Dwfl *symbolizer_dwfl(struct symbolizer *s);
 /* Demangled copy of a C++ name, or a plain copy. */
 char *demangle(const char *name);
 

@@ -18,13 +18,17 @@
 #include <time.h>
 #include <unistd.h>
 #include "alloc.skel.h"
-#include "allocator.h"
-#include "drain.h"
+#include "alloc_drain.h"
+#include "alloc_probes.h"
 #include "options.h"
 #include "probes.h"
+#include "providers.h"
 #include "render.h"
 #include "symbolize.h"
 #include "target.h"
+#include "thread_drain.h"
+#include "thread_probes.h"
+#include "threads.skel.h"
 #include "trace.h"
 
 #define TICK_MS 1000
@@ -33,8 +37,10 @@
 struct session {
 	struct options opt;
 	struct target target;
-	struct allocator alloc;
-	struct alloc_bpf *skel;
+	struct providers prov;
+	struct alloc_bpf *alloc;
+	struct threads_bpf *threads;
+	struct thread_state ts;
 	struct symbolizer *sym;
 	struct stack_cache stacks;
 	double start;
@@ -82,7 +88,7 @@ static int check_privileges(void)
 	return -EPERM;
 }
 
-static int load_bpf(struct session *s)
+static int load_alloc(struct session *s)
 {
 	struct alloc_bpf *skel = alloc_bpf__open();
 	struct lt_site unknown = { 0 };
@@ -100,7 +106,31 @@ static int load_bpf(struct session *s)
 		alloc_bpf__destroy(skel);
 		return err < 0 ? err : -errno;
 	}
-	s->skel = skel;
+	s->alloc = skel;
+	return 0;
+}
+
+static int load_threads(struct session *s)
+{
+	struct threads_bpf *skel = threads_bpf__open();
+	struct lt_tsite unknown = { 0 };
+	uint64_t zero = 0;
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = s->target.pid;
+	bpf_map__set_max_entries(skel->maps.threads, s->opt.max_threads);
+	bpf_map__set_max_entries(skel->maps.pthreads, s->opt.max_threads);
+	err = threads_bpf__load(skel);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);
+	if (err) {
+		threads_bpf__destroy(skel);
+		return err < 0 ? err : -errno;
+	}
+	s->threads = skel;
+	s->ts.pid = s->target.pid;
 	return 0;
 }
 
@@ -121,7 +151,7 @@ static int take_target(struct session *s)
 	}
 	/* A launched command is predicted from our environment (it inherits
 	 * it); a running one is read from its own environment and mappings. */
-	err = allocator_find(s->opt.pid, s->target.exe, &s->alloc);
+	err = providers_find(s->opt.pid, s->target.exe, &s->prov);
 	if (err) {
 		fprintf(stderr, "leaktop: %s uses no malloc we can find (no malloc/mmap exported)\n",
 			s->target.exe);
@@ -136,11 +166,13 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->pid = s->target.pid;
 	snprintf(snap->comm, sizeof(snap->comm), "%s", s->target.comm);
 	snap->exe = s->target.exe;
-	snap->allocator = s->alloc.malloc_obj;
+	snap->allocator = s->prov.malloc_obj;
 	snap->exited = s->target.exited;
 	snap->duration_s = now_s() - s->start;
-	if (drain_snapshot(s->skel, s->sym, &s->stacks, s->opt.min_age_s, snap))
+	if (alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap) ||
+	    threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
+	snapshot_sort(snap);
 }
 
 static void report(struct session *s, bool final)
@@ -167,7 +199,8 @@ static void report(struct session *s, bool final)
 static void tick(struct session *s)
 {
 	symbolizer_refresh(s->sym);
-	drain_new_stacks(s->skel, s->sym, &s->stacks);
+	alloc_new_stacks(s->alloc, s->sym, &s->stacks);
+	threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 }
 
 static int signal_fd(void)
@@ -227,8 +260,10 @@ static void run_loop(struct session *s, int sfd)
 
 static int start(struct session *s)
 {
-	int err = load_bpf(s);
+	int err = load_alloc(s);
 
+	if (!err)
+		err = load_threads(s);
 	if (err) {
 		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
 		return 1;
@@ -238,9 +273,13 @@ static int start(struct session *s)
 		return 1;
 	if (!s->target.launched)
 		symbolizer_refresh(s->sym);
-	err = probes_attach(s->skel, s->target.pid, &s->alloc);
+	err = alloc_probes_attach(s->alloc, s->target.pid, &s->prov);
+	if (!err)
+		err = thread_probes_attach(s->threads, s->target.pid, &s->prov);
 	if (err)
 		return 1;
+	/* After the programs: a thread they saw first is theirs to describe. */
+	threads_census(s->threads, &s->ts);
 	if (s->target.launched && target_release(&s->target, s->opt.cmd))
 		return EXIT_BAD_INPUT;
 	return 0;
@@ -251,10 +290,12 @@ static void finish(struct session *s)
 	probes_detach();
 	if (s->target.launched && !s->target.exited && s->target.gate >= 0)
 		target_abort(&s->target);
-	alloc_bpf__destroy(s->skel);
+	alloc_bpf__destroy(s->alloc);
+	threads_bpf__destroy(s->threads);
+	thread_state_free(&s->ts);
 	symbolizer_free(s->sym);
 	stack_cache_free(&s->stacks);
-	allocator_free(&s->alloc);
+	providers_free(&s->prov);
 	target_close(&s->target);
 }
 
@@ -282,7 +323,7 @@ int cmd_trace(int argc, char **argv)
 	s.start = now_s();
 	if (!err) {
 		fprintf(stderr, "leaktop: tracing pid %d (%s), %d probes on %s\n", s.target.pid,
-			s.target.comm, probes_count(), s.alloc.malloc_obj);
+			s.target.comm, probes_count(), s.prov.malloc_obj);
 		run_loop(&s, sfd);
 		if (!s.target.exited)
 			tick(&s);

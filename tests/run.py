@@ -37,7 +37,8 @@ JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 TARGETS = ["leaky", "leaky_nofp", "realloc_grow", "entry_points",
-           "threads_xfree", "cxx_leak", "idle"]
+           "threads_xfree", "cxx_leak", "idle", "threads_unjoined",
+           "threads_stuck"]
 
 APIS = {"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mremap",
@@ -482,6 +483,196 @@ def same_file(a, b):
 
 
 # ---------------------------------------------------------------------------
+# thread reports
+
+THREAD_KINDS = {"unjoined", "blocked", "running"}
+
+
+def check_frame_list(e, frames, where):
+    """FRAME objects as in memory.sites[].frames."""
+    if not e.check(isinstance(frames, list), f"{where} is {frames!r}"):
+        return
+    for j, f in enumerate(frames):
+        fw = f"{where}[{j}]"
+        if not e.check(isinstance(f, dict), f"{fw} is {f!r}"):
+            continue
+        fn = f.get("function")
+        e.check(fn is None or isinstance(fn, str), f"{fw}: function {fn!r}")
+        e.check(isinstance(f.get("address"), str) and
+                HEX.match(f["address"]), f"{fw}: address {f.get('address')!r}")
+        off = f.get("offset")
+        e.check((off is None and f.get("module") is None) or
+                (isinstance(off, str) and HEX.match(off)),
+                f"{fw}: offset {off!r}")
+        if "line" in f:
+            e.check(isinstance(f["line"], int) and f["line"] > 0 and
+                    isinstance(f.get("file"), str),
+                    f"{fw}: file/line {f.get('file')!r}:{f['line']!r}")
+
+
+def names(frames):
+    return [func(f) for f in frames or []]
+
+
+def creator(group):
+    """The creation site, created_by[1] (the caller of pthread_create);
+    None when the creation stack is unknown."""
+    cb = group.get("created_by") or []
+    return func(cb[1]) if len(cb) > 1 else None
+
+
+def threads_of(rep):
+    """rep["threads"], checked against the thread report contract."""
+    check("threads" in rep, 'the report has no "threads" key: this leaktop '
+          "does not report threads (yet)")
+    t = rep["threads"]
+    check(isinstance(t, dict), f"threads is {type(t).__name__}, not an object")
+    e = Errors()
+    e.check(isinstance(t.get("live"), int) and t["live"] >= 0,
+            f"threads.live is {t.get('live')!r}")
+    mb = t.get("min_block_s")
+    e.check(isinstance(mb, (int, float)) and mb >= 0,
+            f"threads.min_block_s is {mb!r}")
+    groups = t.get("groups")
+    check(isinstance(groups, list), f"threads.groups is {groups!r}")
+    check(all(isinstance(g, dict) for g in groups),
+          "threads.groups holds non-objects")
+    dur = rep.get("duration_s")
+    for i, g in enumerate(groups):
+        where = f"threads.groups[{i}]"
+        kind = g.get("kind")
+        e.check(kind in THREAD_KINDS, f"{where}: kind {kind!r}")
+        e.check(isinstance(g.get("count"), int) and g["count"] >= 1,
+                f"{where}: count {g.get('count')!r}")
+        age = g.get("oldest_age_s")
+        if e.check(isinstance(age, (int, float)) and age >= 0,
+                   f"{where}: oldest_age_s {age!r}"):
+            # A census estimate of how long a thread has slept may reach
+            # back before the attach, never below --min-block.
+            if kind == "blocked" and isinstance(mb, (int, float)):
+                e.check(age >= mb - 0.01, f"{where}: blocked group with "
+                        f"oldest_age_s {age} under min_block_s {mb}")
+            if kind == "unjoined" and isinstance(dur, (int, float)):
+                e.check(age <= dur + 1, f"{where}: unjoined for {age} s in "
+                        f"a run of {dur} s")
+        e.check(isinstance(g.get("leak"), bool),
+                f"{where}: leak {g.get('leak')!r}")
+        e.check(isinstance(g.get("why"), str), f"{where}: why {g.get('why')!r}")
+        check_frame_list(e, g.get("frames"), f"{where}.frames")
+        cb = g.get("created_by")
+        check_frame_list(e, cb, f"{where}.created_by")
+        if isinstance(cb, list) and cb:
+            e.check(len(cb) > 1 and names(cb)[0] == "pthread_create",
+                    f"{where}: created_by is not pthread_create and its "
+                    f"caller: {names(cb)[:4]}")
+            if kind in ("unjoined", "running"):
+                e.check(names(g.get("frames")) == names(cb),
+                        f"{where}: {kind} frames are not the creation stack")
+        if kind == "blocked":
+            e.check(isinstance(g.get("wait"), str) and g["wait"],
+                    f"{where}: wait {g.get('wait')!r}")
+        if kind == "unjoined":
+            pb = g.get("pinned_bytes")
+            e.check(isinstance(pb, int) and pb >= 0,
+                    f"{where}: pinned_bytes {pb!r}")
+    leaks = [g.get("leak") for g in groups]
+    e.check(leaks == sorted(leaks, key=lambda x: x is not True),
+            f"threads.groups not sorted likely leaks first: leak {leaks}")
+    e.done()
+    return t
+
+
+class Threads:
+    """Thread groups of one kind taken together: one place can show up as
+    several groups when its stacks differ a little."""
+
+    def __init__(self, groups):
+        self.groups = groups
+        self.count = sum(g["count"] for g in groups)
+        self.leaks = {g["leak"] for g in groups}
+        self.creators = {creator(g) for g in groups}
+        self.waits = {g.get("wait") for g in groups}
+        self.oldest_age_s = max(g["oldest_age_s"] for g in groups)
+        self.pinned_bytes = sum(g.get("pinned_bytes") or 0 for g in groups)
+        self.frames = max(groups, key=lambda g: g["count"])["frames"]
+
+    def __repr__(self):
+        return (f"<{self.count} thread(s) in {len(self.groups)} group(s), "
+                f"leak {sorted(self.leaks)}, created by "
+                f"{sorted(map(str, self.creators))}, wait "
+                f"{sorted(map(str, self.waits))}, top stack "
+                f"{names(self.frames)[:6]}>")
+
+
+def thread_groups(rep, kind, pred=lambda g: True):
+    return [g for g in rep["threads"]["groups"]
+            if g.get("kind") == kind and pred(g)]
+
+
+def threads_where(rep, kind, pred):
+    found = thread_groups(rep, kind, pred)
+    return Threads(found) if found else None
+
+
+def threads_with_frame(rep, kind, fn):
+    """Groups of kind whose frames name fn, summed; None when none."""
+    return threads_where(rep, kind, lambda g: fn in names(g["frames"]))
+
+
+def threads_by_creator(rep, kind, fn):
+    """Groups of kind created at fn (created_by[1]), summed; None if none."""
+    return threads_where(rep, kind, lambda g: creator(g) == fn)
+
+
+def called_from_libc(frames, fn):
+    """fn is a frame with a libc frame right inside it (the blocking call
+    was unwound through libc, with DWARF CFI)."""
+    n = names(frames)
+    if fn not in n:
+        return False
+    i = n.index(fn)
+    return i > 0 and "libc.so" in (frames[i - 1].get("module") or "")
+
+
+def task_comms(pid):
+    """{comm: number of threads} of a live process."""
+    out = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        raise TestFailure(f"target {pid} is gone")
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        out[comm] = out.get(comm, 0) + 1
+    return out
+
+
+def leaktop_to_files(ctx, args, timeout):
+    """leaktop with stdout and stderr in files, not pipes: a target it
+    started inherits them and may outlive it without holding the test up
+    until its own exit.  Returns the Run."""
+    argv = [str(a) for a in (LEAKTOP, *args)]
+    out_p, err_p = ctx.tmp / "leaktop.out", ctx.tmp / "leaktop.err"
+    with open(out_p, "wb") as out, open(err_p, "wb") as err:
+        p = ctx.popen(argv, stdout=out, stderr=err)
+    try:
+        p.wait(timeout=timeout)
+        timed_out = False
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        timed_out = True
+    run = Run(argv, p.returncode, out_p.read_text(errors="replace"),
+              err_p.read_text(errors="replace"))
+    ctx.runs.append(run)
+    check(not timed_out, f"leaktop did not finish within {timeout}s")
+    return run
+
+
+# ---------------------------------------------------------------------------
 # BPF programs
 
 
@@ -550,11 +741,13 @@ def preconditions():
     return why
 
 
-def run_target_cmd(ctx, target, *extra, timeout=60, env=None):
-    """leaktop --json F [extra] -- target; returns (run, report)."""
+def run_target_cmd(ctx, target, *extra, timeout=60, env=None,
+                   target_args=()):
+    """leaktop --json F [extra] -- target [target_args]; returns (run,
+    report)."""
     j = ctx.tmp / "report.json"
-    r = ctx.leaktop(["--json", j, *extra, "--", BUILD / target],
-                    timeout=timeout, env=env)
+    r = ctx.leaktop(["--json", j, *extra, "--", BUILD / target,
+                     *target_args], timeout=timeout, env=env)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
     return r, load_report(j)
 
@@ -1025,6 +1218,152 @@ def t_target_status(ctx):
           "exited with 1")
     rep = load_report(j)
     check(rep["target_exited"] is True, "target_exited is not true")
+
+
+# threads_unjoined.c: 5 never joined; the other spawners' threads are joined
+# or detached.
+UNJOINED_OTHERS = ("spawn_joined", "spawn_detached", "spawn_detached_attr")
+
+# threads_stuck.c: blocking function, its spawner, the threads' comm.
+STUCK_KINDS = (("block_on_pipe", "spawn_pipe_blocker", "blk_pipe"),
+               ("block_on_mutex", "spawn_mutex_blocker", "blk_mutex"),
+               ("block_on_cond", "spawn_cond_blocker", "blk_cond"))
+STUCK_POOL = 4
+STUCK_PREBLOCK = 6
+
+
+def stuck_pool(rep):
+    return threads_where(rep, "blocked",
+                         lambda g: "pool_worker" in names(g["frames"]) or
+                         creator(g) == "start_pool")
+
+
+@test("threads_unjoined")
+def t_threads_unjoined(ctx):
+    r, rep = run_target_cmd(ctx, "threads_unjoined", "--min-block", "1",
+                            "-d", "4", target_args=("--hold", "3"),
+                            timeout=30)
+    th = threads_of(rep)
+    e = Errors()
+    e.check(th["min_block_s"] == 1, f"threads.min_block_s is "
+            f"{th['min_block_s']!r} with --min-block 1")
+    mine = thread_groups(rep, "unjoined",
+                         lambda g: creator(g) == "spawn_unjoined")
+    if e.check(len(mine) == 1, f"{len(mine)} unjoined groups created by "
+               "spawn_unjoined, want exactly 1"):
+        s = Threads(mine)
+        # Exact: 5 threads, all exited long before the report.
+        e.check(s.count == 5, f"spawn_unjoined: {s!r}, want 5 threads")
+        e.check(s.leaks == {True}, f"spawn_unjoined: {s!r}, want leak true "
+                "(unjoined for 3 s, past --min-block 1)")
+        e.check(s.pinned_bytes > 0, f"spawn_unjoined: pinned_bytes "
+                f"{s.pinned_bytes}, their stacks stay mapped")
+        e.check(s.oldest_age_s >= 2, f"spawn_unjoined: oldest_age_s "
+                f"{s.oldest_age_s}, they exited about 3 s before the end")
+    for fn in UNJOINED_OTHERS:
+        o = threads_by_creator(rep, "unjoined", fn)
+        e.check(not o, f"{fn} joins or detaches its threads, shows "
+                f"unjoined {o!r}")
+    total = sum(g["count"] for g in thread_groups(rep, "unjoined"))
+    e.check(total == 5, f"{total} unjoined threads in all, exactly 5 are")
+    e.done()
+
+
+@test("threads_stuck")
+def t_threads_stuck(ctx):
+    j = ctx.tmp / "report.json"
+    r = leaktop_to_files(ctx, ["--min-block", "1", "-i", "1", "-d", "6",
+                               "--json", j, "--", BUILD / "threads_stuck",
+                               "--seconds", "4", "--hold", "10"], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    # Spawning ended at 4 s: what lives now is what lived at the report.
+    pid = rep["pid"]
+    check(pid_alive(pid), f"target {pid} did not outlive leaktop (--hold 10)")
+    made = task_comms(pid)
+    check(made.get("threads_stuck") == 1, f"pid {pid} is not the target: "
+          f"threads {made}")
+    os.kill(pid, signal.SIGKILL)
+    ctx.notes.append(f"target threads at leaktop's exit: {made}")
+    th = threads_of(rep)
+    e = Errors()
+    live = sum(made.values())
+    e.check(th["live"] >= STUCK_POOL + 3 * 10 + 1 and
+            abs(th["live"] - live) <= 3,
+            f"threads.live is {th['live']}, {live} threads were alive")
+    for fn, spawner, comm in STUCK_KINDS:
+        s = threads_with_frame(rep, "blocked", fn)
+        if not e.check(s, f"no blocked group with a frame {fn}"):
+            continue
+        n = made.get(comm, 0)
+        e.check(s.count >= 10 and abs(s.count - n) <= 3,
+                f"{fn}: {s!r}, the target made {n}")
+        e.check(s.creators == {spawner}, f"{fn}: created_by[1] is "
+                f"{sorted(map(str, s.creators))}, want {spawner}")
+        e.check(s.leaks == {True}, f"{fn}: {s!r}, want leak true (growing "
+                "by 4 a second)")
+        e.check(all(g["why"].strip() for g in s.groups), f"{fn}: empty why")
+        e.check(all(called_from_libc(g["frames"], fn) for g in s.groups),
+                f"{fn}: no libc frame inside it (not unwound through libc?): "
+                f"{names(s.frames)[:6]}")
+        e.check(fn in r.out, f"{fn} is not in the text tables on stdout")
+    p = threads_with_frame(rep, "blocked", "block_on_pipe")
+    if p:
+        e.check(p.waits == {"read"}, "block_on_pipe: wait is "
+                f"{sorted(map(str, p.waits))}, want read")
+    e.check(r.out.count("block_on_pipe") >= 2, "block_on_pipe appears "
+            f"{r.out.count('block_on_pipe')} times on stdout, want interval "
+            "tables and the final one")
+    pool = stuck_pool(rep)
+    if e.check(pool, "no blocked group for the pool (frame pool_worker or "
+               "created by start_pool)"):
+        e.check(pool.count == STUCK_POOL, f"pool: {pool!r}, want "
+                f"{STUCK_POOL} threads")
+        e.check(pool.leaks == {False}, f"pool: {pool!r}, a fixed idle pool "
+                "is no leak")
+    blockers = [fn for fn, _, _ in STUCK_KINDS]
+    wrong = [(g["kind"], g["count"], names(g["frames"])[:5])
+             for g in th["groups"] if g["leak"] and
+             not (g["kind"] == "blocked" and
+                  set(names(g["frames"])) & set(blockers))]
+    e.check(not wrong, f"leak true for groups that do not grow: {wrong}")
+    unj = thread_groups(rep, "unjoined")
+    e.check(not unj, f"unjoined groups, no thread of the target exits: "
+            f"{[Threads([g]) for g in unj]}")
+    e.done()
+
+
+@test("threads_preblocked")
+def t_threads_preblocked(ctx):
+    t = ctx.start_target("threads_stuck", "--preblock")
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["-p", t.pid, "--min-block", "1", "-d", "3", "--json",
+                     j], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    th = threads_of(rep)
+    e = Errors()
+    want = 1 + STUCK_POOL + 3 * STUCK_PREBLOCK
+    e.check(th["live"] == want, f"threads.live is {th['live']}, want {want}")
+    for fn, spawner, _ in STUCK_KINDS:
+        s = threads_with_frame(rep, "blocked", fn)
+        if not e.check(s, f"no blocked group with a frame {fn}"):
+            continue
+        # Exact: all were blocked before the attach, none came later.
+        e.check(s.count == STUCK_PREBLOCK, f"{fn}: {s!r}, want "
+                f"{STUCK_PREBLOCK} threads")
+        e.check(s.creators <= {spawner, None}, f"{fn}: created_by[1] is "
+                f"{sorted(map(str, s.creators))}, want {spawner} or []")
+        e.check(all(called_from_libc(g["frames"], fn) for g in s.groups),
+                f"{fn}: no libc frame inside it (not unwound through libc?): "
+                f"{names(s.frames)[:6]}")
+    pool = stuck_pool(rep)
+    if e.check(pool, "no blocked group for the pool (frame pool_worker)"):
+        e.check(pool.count == STUCK_POOL, f"pool: {pool!r}, want "
+                f"{STUCK_POOL} threads")
+    e.check(t.poll() is None and pid_alive(t.pid),
+            "target did not survive leaktop detaching")
+    e.done()
 
 
 def expect_usage_error(ctx, args):

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "allocator.h"
+#include "providers.h"
 #include "elfsym.h"
 #include "idmap.h"
 #include "options.h"
@@ -88,23 +88,23 @@ static void test_elf(void)
 
 static void test_allocator(void)
 {
-	struct allocator a = { 0 };
+	struct providers a = { 0 };
 	int err;
 
 	unsetenv("LD_PRELOAD");
-	err = allocator_find(0, "/bin/true", &a);
+	err = providers_find(0, "/bin/true", &a);
 	check(!err && strstr(a.malloc_obj, "libc.so.6") && strstr(a.mmap_obj, "libc.so.6"),
 	      "allocator_glibc", err ? strerror(-err) : a.malloc_obj);
-	allocator_free(&a);
+	providers_free(&a);
 	setenv("LD_PRELOAD", "libjemalloc.so.2", 1);
-	err = allocator_find(0, "/bin/true", &a);
+	err = providers_find(0, "/bin/true", &a);
 	check(!err && strstr(a.malloc_obj, "jemalloc") && strstr(a.mmap_obj, "libc.so.6"),
 	      "allocator_preload_jemalloc", err ? strerror(-err) : a.malloc_obj);
-	allocator_free(&a);
+	providers_free(&a);
 	unsetenv("LD_PRELOAD");
-	err = allocator_find(getpid(), "/proc/self/exe", &a);
+	err = providers_find(getpid(), "/proc/self/exe", &a);
 	check(err == 0 || err == -ENOENT, "allocator_running_self", "unexpected error");
-	allocator_free(&a);
+	providers_free(&a);
 }
 
 __attribute__((noinline)) int unit_marker_function(int x)

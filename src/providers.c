@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Resolve the malloc provider the way ld.so would bind the symbol. */
+/* Resolve which object provides a function, the way ld.so binds it. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "allocator.h"
+#include "providers.h"
 #include "elfsym.h"
 #include "procmaps.h"
 
@@ -165,7 +165,7 @@ static char *environ_var(pid_t pid, const char *var)
 	return val;
 }
 
-int allocator_find(pid_t pid, const char *exe, struct allocator *a)
+int providers_find(pid_t pid, const char *exe, struct providers *a)
 {
 	struct walk w = { .n = 0 };
 	struct procmaps pm = { 0 };
@@ -186,6 +186,7 @@ int allocator_find(pid_t pid, const char *exe, struct allocator *a)
 	a->malloc_obj = first_exporting(&w, "malloc");
 	a->mmap_obj = first_exporting(&w, "mmap");
 	a->cxx_obj = first_exporting(&w, "_Znwm");
+	a->pthread_obj = first_exporting(&w, "pthread_create");
 	if (!a->malloc_obj || !a->mmap_obj)
 		err = -ENOENT;
 	for (int i = 0; i < w.n; i++)
@@ -196,10 +197,11 @@ int allocator_find(pid_t pid, const char *exe, struct allocator *a)
 	return err;
 }
 
-void allocator_free(struct allocator *a)
+void providers_free(struct providers *a)
 {
 	free(a->malloc_obj);
 	free(a->mmap_obj);
 	free(a->cxx_obj);
-	a->malloc_obj = a->mmap_obj = a->cxx_obj = NULL;
+	free(a->pthread_obj);
+	a->malloc_obj = a->mmap_obj = a->cxx_obj = a->pthread_obj = NULL;
 }

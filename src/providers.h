@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Which loaded object provides malloc (and mmap) to a process. */
-#ifndef LEAKTOP_ALLOCATOR_H
-#define LEAKTOP_ALLOCATOR_H
+/* Which loaded object provides each probed function to a process. */
+#ifndef LEAKTOP_PROVIDERS_H
+#define LEAKTOP_PROVIDERS_H
 
 #include <sys/types.h>
 
-struct allocator {
+struct providers {
 	char *malloc_obj;	/* object whose malloc family the process calls */
 	char *mmap_obj;		/* object whose mmap/munmap/mremap it calls */
 	char *cxx_obj;		/* object whose operator new it calls; NULL if none */
+	char *pthread_obj;	/* object whose pthread_create it calls; NULL if none */
 };
 
 /*
@@ -18,7 +19,7 @@ struct allocator {
  * mappings: only objects it has mapped count); pid == 0 predicts it for exe
  * started with our own environment.
  */
-int allocator_find(pid_t pid, const char *exe, struct allocator *a);
-void allocator_free(struct allocator *a);
+int providers_find(pid_t pid, const char *exe, struct providers *a);
+void providers_free(struct providers *a);
 
 #endif

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* BPF maps -> groups. Nothing here knows about output formats. */
+/* Allocation maps -> memory groups. Nothing here knows about output formats. */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 #include "alloc.skel.h"
-#include "drain.h"
-#include "probes.h"
+#include "alloc_drain.h"
+#include "alloc_probes.h"
 #include "symbolize.h"
 
 #define BATCH 4096
@@ -21,52 +21,13 @@ static uint64_t now_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct lt_stack *stack_symbolize(struct symbolizer *sym, const struct lt_site *site)
+static const struct lt_stack *site_stack(struct symbolizer *sym, struct stack_cache *c,
+					 uint64_t id, const struct lt_site *site)
 {
-	struct lt_stack *st = calloc(1, sizeof(*st));
-	int n = site->nr < LT_MAX_FRAMES ? site->nr : LT_MAX_FRAMES;
-
-	if (!st)
-		return NULL;
-	st->frames = calloc(n ? n : 1, sizeof(*st->frames));
-	if (!st->frames) {
-		free(st);
-		return NULL;
-	}
-	for (int i = 0; i < n; i++) {
-		/* The kernel walk checked the frame chain's shape; a return
-		 * address outside any code the process mapped means the chain
-		 * went through code without frame pointers: cut it there. */
-		if (i > 0 && !symbolizer_is_code(sym, site->ip[i]))
-			break;
-		symbolize(sym, site->ip[i], i > 0, &st->frames[i]);
-		st->nframes++;
-	}
-	/* frames[0] is the probe: name it by the entry point it sits on
-	 * (glibc has several names for one address: __libc_malloc...). */
-	if (st->nframes > 0) {
-		free(st->frames[0].function);
-		st->frames[0].function = strdup(probe_kind_name(site->kind));
-	}
-	return st;
+	return stack_cache_get(c, sym, id, &site->st, probe_kind_name(site->st.kind));
 }
 
-static const struct lt_stack unknown_stack = { 0, NULL };
-
-static const struct lt_stack *cached_stack(struct symbolizer *sym, struct stack_cache *c,
-					   uint64_t id, const struct lt_site *site)
-{
-	struct lt_stack *st = idmap_get(&c->ids, id);
-
-	if (st || id == 0)
-		return st ? st : &unknown_stack;
-	st = stack_symbolize(sym, site);
-	if (st)
-		idmap_put(&c->ids, id, st);
-	return st ? st : &unknown_stack;
-}
-
-int drain_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c)
+int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c)
 {
 	int fd = bpf_map__fd(skel->maps.sites);
 	uint64_t key, next, *prev = NULL;
@@ -78,7 +39,7 @@ int drain_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stac
 		if (key == 0 || idmap_get(&c->ids, key))
 			continue;
 		if (bpf_map_lookup_elem(fd, &key, &site) == 0)
-			cached_stack(sym, c, key, &site);
+			site_stack(sym, c, key, &site);
 	}
 	return 0;
 }
@@ -121,10 +82,11 @@ static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 				return -ENOMEM;
 		}
 		g = &snap->groups[snap->ngroups++];
+		memset(g, 0, sizeof(*g));
+		g->kind = LT_G_ALLOC;
 		g->bytes = site.bytes;
 		g->count = site.count;
-		g->oldest_age_s = 0;
-		g->stack = cached_stack(sym, c, key, &site);
+		g->stack = site_stack(sym, c, key, &site);
 		idmap_put(idx, key, (void *)(uintptr_t)snap->ngroups);
 	}
 	return 0;
@@ -175,15 +137,13 @@ static int walk_allocs(struct alloc_bpf *skel, struct lt_snapshot *snap, struct 
 	return 0;
 }
 
-int drain_snapshot(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 		   double min_age_s, struct lt_snapshot *snap)
 {
 	uint64_t min_age_ns = min_age_s * 1e9;
 	struct idmap idx = { 0 };
 	int err;
 
-	snap->ngroups = 0;
-	snap->groups = NULL;
 	snap->min_age_s = min_age_s;
 	read_lost(skel, snap->lost);
 	err = collect_sites(skel, sym, c, snap, &idx);
@@ -204,25 +164,5 @@ int drain_snapshot(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_
 		snap->bytes += snap->groups[i].bytes;
 		snap->count += snap->groups[i].count;
 	}
-	snapshot_sort(snap);
 	return 0;
-}
-
-static void stack_free(struct lt_stack *st)
-{
-	for (int i = 0; i < st->nframes; i++) {
-		free(st->frames[i].function);
-		free(st->frames[i].module);
-		free(st->frames[i].file);
-	}
-	free(st->frames);
-	free(st);
-}
-
-void stack_cache_free(struct stack_cache *c)
-{
-	for (size_t i = 0; i < c->ids.cap; i++)
-		if (c->ids.used[i])
-			stack_free(c->ids.vals[i]);
-	idmap_free(&c->ids);
 }

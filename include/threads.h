@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-user contract of bpf/threads.bpf.c: threads of the traced process,
+ * their creation sites, joins, detaches, exits and blocks.
+ *
+ * Maps:
+ *   threads  hash  tid           -> struct lt_thread   one record per thread
+ *   tsites   hash  stack id      -> struct lt_tsite    per creation site
+ *   pthreads hash  pthread_t     -> tid                for join/detach
+ *   tlost    percpu array  enum lt_tlost
+ *
+ * A record is deleted once nothing can be reported about the thread:
+ * exited and (joined or detached). Creation site 0 is "unknown" (threads
+ * that existed before leaktop attached, the main thread).
+ */
+#ifndef LEAKTOP_THREADS_H
+#define LEAKTOP_THREADS_H
+
+#include "stack.h"
+
+/* User registers saved at a block, in the kernel's pt_regs order subset
+ * the unwinder needs (DWARF numbering is done in userspace). */
+enum lt_reg { LT_R_IP, LT_R_SP, LT_R_BP, LT_R_BX, LT_R_R12, LT_R_R13, LT_R_R14, LT_R_R15,
+	      LT_R_AX, LT_R_CX, LT_R_DX, LT_R_SI, LT_R_DI, LT_R_R8, LT_R_R9, LT_R_R10,
+	      LT_R_R11, LT_NREGS };
+
+enum lt_tflag {
+	LT_T_DETACHED = 1,	/* created detached or pthread_detach'ed */
+	LT_T_JOINED = 2,	/* a pthread_join for it returned 0 */
+	LT_T_CENSUS = 4,	/* existed before attach: joinability unknown */
+	LT_T_EXITED = 8,
+	LT_T_MAIN = 16,		/* the process's first thread */
+};
+
+enum lt_tlost {
+	LT_TLOST_THREAD_MAP_FULL,	/* a thread not followed */
+	LT_TLOST_STACK_MAP_FULL,	/* a creation stack not stored: site 0 */
+	LT_TLOST_MAX,
+};
+
+struct lt_thread {
+	__u64 pthread;		/* pthread_t (the thread pointer, %fs base) */
+	__u64 create_stack;	/* creation site stack id; 0 unknown */
+	__u64 created_ns;	/* CLOCK_MONOTONIC; 0 unknown */
+	__u64 exited_ns;	/* 0 while alive */
+	__u64 blocked_ns;	/* when it went to sleep; 0 when not blocked */
+	__u64 stack_bytes;	/* size of the mapping holding its stack */
+	__u32 flags;		/* enum lt_tflag */
+	__u32 state;		/* task state at the block */
+	__s64 syscall;		/* syscall number at the block, -1 none */
+	__u64 regs[LT_NREGS];	/* user registers at the block */
+};
+
+struct lt_tsite {
+	__s64 live;		/* threads alive now */
+	__s64 unjoined;		/* exited, joinable, not joined */
+	__u64 created;		/* threads created since attach */
+	struct lt_frames st;	/* st.ip[0]: pthread_create */
+};
+
+/* What the census iterator writes per thread of the target. */
+struct lt_census {
+	__u32 tid;
+	__u32 state;
+	__u64 pthread;
+	__u64 exec_start_ns;	/* scheduler clock: when it last ran */
+	__u64 now_ns;		/* scheduler-comparable now */
+	__u64 stack_bytes;
+	__s64 syscall;
+	__u64 regs[LT_NREGS];
+};
+
+#endif /* LEAKTOP_THREADS_H */

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Drain the allocation maps into memory groups. Per-stack totals come from
+ * the kernel's sites map; the per-address map is walked only for ages
+ * (oldest allocation, --min-age), in batches.
+ */
+#ifndef LEAKTOP_ALLOC_DRAIN_H
+#define LEAKTOP_ALLOC_DRAIN_H
+
+#include "snapshot.h"
+#include "stacks.h"
+
+struct alloc_bpf;
+struct symbolizer;
+
+/* Symbolize stacks seen for the first time (cheap; run every tick). */
+int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c);
+int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		double min_age_s, struct lt_snapshot *snap);
+
+#endif

@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Raw frames -> symbolized stacks, cached by stack id. */
+#include <stdlib.h>
+#include <string.h>
+#include "stacks.h"
+#include "symbolize.h"
+
+const struct lt_stack lt_unknown_stack = { 0, NULL };
+
+struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n)
+{
+	struct lt_stack *st = calloc(1, sizeof(*st));
+
+	if (!st)
+		return NULL;
+	st->frames = calloc(n ? n : 1, sizeof(*st->frames));
+	if (!st->frames) {
+		free(st);
+		return NULL;
+	}
+	for (int i = 0; i < n; i++) {
+		/* The kernel walk checked the frame chain's shape; a return
+		 * address outside any code the process mapped means the chain
+		 * went through code without frame pointers: cut it there. */
+		if (i > 0 && !symbolizer_is_code(sym, ip[i]))
+			break;
+		symbolize(sym, ip[i], i > 0, &st->frames[i]);
+		st->nframes++;
+	}
+	return st;
+}
+
+const struct lt_stack *stack_cache_get(struct stack_cache *c, struct symbolizer *sym,
+				       uint64_t id, const struct lt_frames *f, const char *name0)
+{
+	struct lt_stack *st = idmap_get(&c->ids, id);
+	int n;
+
+	if (st)
+		return st;
+	if (id == 0 || !f)
+		return &lt_unknown_stack;
+	n = f->nr < LT_MAX_FRAMES ? f->nr : LT_MAX_FRAMES;
+	st = stack_from_ips(sym, (const uint64_t *)f->ip, n);
+	if (!st)
+		return &lt_unknown_stack;
+	if (name0 && st->nframes > 0) {
+		free(st->frames[0].function);
+		st->frames[0].function = strdup(name0);
+	}
+	idmap_put(&c->ids, id, st);
+	return st;
+}
+
+void stack_free(struct lt_stack *st)
+{
+	if (!st || st == &lt_unknown_stack)
+		return;
+	for (int i = 0; i < st->nframes; i++) {
+		free(st->frames[i].function);
+		free(st->frames[i].module);
+		free(st->frames[i].file);
+	}
+	free(st->frames);
+	free(st);
+}
+
+void stack_cache_free(struct stack_cache *c)
+{
+	for (size_t i = 0; i < c->ids.cap; i++)
+		if (c->ids.used[i])
+			stack_free(c->ids.vals[i]);
+	idmap_free(&c->ids);
+}

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Thread maps -> thread groups with verdicts. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "render.h"
+#include "symbolize.h"
+#include "thread_drain.h"
+#include "threads.skel.h"
+#include "unwind.h"
+
+#define MAX_UNWIND 64
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
+	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+/* What a thread sleeps in, for the "wait" column. */
+static const char *wait_name(int64_t nr, uint32_t state)
+{
+	static const struct { int nr; const char *name; } sys[] = {
+		{ 0, "read" }, { 1, "write" }, { 7, "poll" }, { 17, "pread64" },
+		{ 23, "select" }, { 34, "pause" }, { 35, "nanosleep" }, { 43, "accept" },
+		{ 45, "recvfrom" }, { 47, "recvmsg" }, { 61, "wait4" }, { 128, "rt_sigtimedwait" },
+		{ 130, "rt_sigsuspend" }, { 202, "futex" }, { 230, "clock_nanosleep" },
+		{ 232, "epoll_wait" }, { 270, "pselect6" }, { 271, "ppoll" }, { 281, "epoll_pwait" },
+		{ 288, "accept4" }, { 441, "epoll_pwait2" },
+	};
+
+	for (size_t i = 0; nr >= 0 && i < sizeof(sys) / sizeof(sys[0]); i++)
+		if (sys[i].nr == nr)
+			return sys[i].name;
+	if (nr >= 0)
+		return "syscall";
+	return state & 2 ? "uninterruptible" : "sleeping";
+}
+
+/* Still asleep? The map says when it blocked; /proc confirms it has not
+ * run since (a census entry may be stale by the time we read it). */
+static bool asleep(pid_t pid, uint32_t tid)
+{
+	char path[64], buf[512], *p;
+	FILE *f;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%u/stat", pid, tid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
+		yes = p[2] == 'S' || p[2] == 'D';
+	if (f)
+		fclose(f);
+	return yes;
+}
+
+int threads_census(struct threads_bpf *skel, struct thread_state *ts)
+{
+	struct bpf_link *link = bpf_program__attach_iter(skel->progs.census, NULL);
+	int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	int map = bpf_map__fd(skel->maps.threads), n = 0;
+	uint64_t now = mono_ns(), zero = 0;
+	struct lt_census c;
+	struct lt_tsite site;
+
+	if (fd < 0) {
+		bpf_link__destroy(link);
+		return -errno;
+	}
+	while (read(fd, &c, sizeof(c)) == sizeof(c)) {
+		struct lt_thread t = {
+			.pthread = c.pthread,
+			.flags = LT_T_CENSUS | (c.tid == (uint32_t)ts->pid ? LT_T_MAIN : 0),
+			.state = c.state,
+			.syscall = c.syscall,
+			.stack_bytes = c.stack_bytes,
+		};
+		uint64_t slept = c.now_ns > c.exec_start_ns ? c.now_ns - c.exec_start_ns : 0;
+
+		/* The scheduler clock says when it last ran: its block began then. */
+		if (c.state != 0)
+			t.blocked_ns = now > slept ? now - slept : 1;
+		memcpy(t.regs, c.regs, sizeof(t.regs));
+		/* A thread the programs already saw is theirs to describe. */
+		if (bpf_map_update_elem(map, &c.tid, &t, BPF_NOEXIST) == 0)
+			n++;
+	}
+	close(fd);
+	bpf_link__destroy(link);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.tsites), &zero, &site) == 0) {
+		site.live += n;
+		bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &site, BPF_EXIST);
+	}
+	return n;
+}
+
+static const struct lt_stack *creation_stack(struct symbolizer *sym, struct stack_cache *c,
+					     uint64_t id, const struct lt_tsite *s)
+{
+	return stack_cache_get(c, sym, id, &s->st, "pthread_create");
+}
+
+static bool site_growing(struct thread_state *ts, uint64_t site, struct trend *t)
+{
+	return site && history_trend(&ts->sites, site, t) == 0 && trend_growing(t);
+}
+
+/* One row of the per-site table; the change is since the last report
+ * (idmap values are stored + 1 so that 0 means "never reported"). */
+static void add_site_row(struct lt_snapshot *snap, struct thread_state *ts, uint64_t key,
+			 const struct lt_tsite *s, const struct lt_stack *st)
+{
+	int64_t now = s->live + s->unjoined;
+	int64_t before = (intptr_t)idmap_get(&ts->reported, key);
+	struct lt_site_count *r;
+	struct trend t;
+
+	before = before ? before - 1 : 0;
+	idmap_put(&ts->reported, key, (void *)(intptr_t)(now + 1));
+	if (!now && now == before)
+		return;
+	snap->sites = realloc(snap->sites, (snap->nsites + 1) * sizeof(*snap->sites));
+	if (!snap->sites)
+		abort();
+	r = &snap->sites[snap->nsites++];
+	r->created_by = st;
+	r->live = s->live;
+	r->unjoined = s->unjoined;
+	r->change = now - before;
+	r->growing = site_growing(ts, key, &t);
+}
+
+/* Symbolize new creation sites; with sample, add to their histories; with
+ * snap, one row per site. */
+static void sync_sites(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		       struct thread_state *ts, bool sample, struct lt_snapshot *snap)
+{
+	int fd = bpf_map__fd(skel->maps.tsites);
+	uint64_t key, next, *prev = NULL;
+	struct lt_tsite s;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		const struct lt_stack *st;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &s))
+			continue;
+		st = creation_stack(sym, c, key, &s);
+		if (sample)
+			history_add(&ts->sites, key, s.live + s.unjoined);
+		if (snap)
+			add_site_row(snap, ts, key, &s, st);
+	}
+}
+
+void threads_tick(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		  struct thread_state *ts)
+{
+	sync_sites(skel, sym, c, ts, true, NULL);
+}
+
+/* Groups under construction, found by key, with their creation site. */
+struct builder {
+	struct lt_snapshot *snap;
+	struct idmap idx;	/* key -> index + 1 */
+	uint64_t *site;		/* creation stack id of each group */
+	int cap;
+};
+
+static struct lt_group *group_for(struct builder *b, uint64_t key, enum lt_group_kind kind,
+				  uint64_t site)
+{
+	uintptr_t i = (uintptr_t)idmap_get(&b->idx, key);
+	struct lt_group *g;
+
+	if (i)
+		return &b->snap->tgroups[i - 1];
+	if (b->snap->ntgroups == b->cap) {
+		b->cap = b->cap ? b->cap * 2 : 32;
+		b->snap->tgroups = realloc(b->snap->tgroups, b->cap * sizeof(*g));
+		b->site = realloc(b->site, b->cap * sizeof(*b->site));
+		if (!b->snap->tgroups || !b->site)
+			abort();
+	}
+	b->site[b->snap->ntgroups] = site;
+	g = &b->snap->tgroups[b->snap->ntgroups++];
+	memset(g, 0, sizeof(*g));
+	g->kind = kind;
+	idmap_put(&b->idx, key, (void *)(uintptr_t)b->snap->ntgroups);
+	return g;
+}
+
+static uint64_t mix(uint64_t a, uint64_t b)
+{
+	return (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2))) * 0xff51afd7ed558ccdULL;
+}
+
+/* The blocking stack of a sleeping thread, unwound once per block. */
+static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stack_cache *c,
+					     struct thread_state *ts, uint32_t tid,
+					     const struct lt_thread *t)
+{
+	uint64_t key = mix(tid, t->blocked_ns), ip[MAX_UNWIND], id;
+	void *known = idmap_get(&ts->unwound, key);
+	const struct lt_stack *st;
+	struct lt_stack *built;
+	int n;
+
+	if (known)
+		return idmap_get(&c->ids, (uintptr_t)known);
+	n = unwind_thread(sym, ts->pid, tid, (const uint64_t *)t->regs, ip, MAX_UNWIND);
+	if (n <= 0)
+		return &lt_unknown_stack;
+	id = 0x5eed;
+	for (int i = 0; i < n; i++)
+		id = mix(id, ip[i]);
+	st = idmap_get(&c->ids, id);
+	if (!st) {
+		built = stack_from_ips(sym, ip, n);
+		if (!built)
+			return &lt_unknown_stack;
+		idmap_put(&c->ids, id, built);
+		st = built;
+	}
+	idmap_put(&ts->unwound, key, (void *)(uintptr_t)id);
+	return st;
+}
+
+static void add_thread(struct builder *b, struct symbolizer *sym, struct stack_cache *c,
+		       struct thread_state *ts, uint32_t tid, const struct lt_thread *t,
+		       uint64_t now, double min_block_s)
+{
+	const struct lt_stack *created = idmap_get(&c->ids, t->create_stack);
+	double blocked = t->blocked_ns ? (now - t->blocked_ns) / 1e9 : 0;
+	struct lt_group *g;
+	double age;
+
+	if (!created)
+		created = &lt_unknown_stack;
+	if (t->flags & LT_T_EXITED) {
+		g = group_for(b, mix(1, t->create_stack), LT_G_UNJOINED, t->create_stack);
+		g->stack = g->created_by = created;
+		g->bytes += t->stack_bytes;
+		age = (now - t->exited_ns) / 1e9;
+	} else if (t->blocked_ns && blocked >= min_block_s && asleep(ts->pid, tid)) {
+		const struct lt_stack *st = blocking_stack(sym, c, ts, tid, t);
+
+		g = group_for(b, mix(mix(2, (uintptr_t)st), t->create_stack), LT_G_BLOCKED,
+			      t->create_stack);
+		g->stack = st;
+		g->created_by = created;
+		g->wait = wait_name(t->syscall, t->state);
+		age = blocked;
+	} else {
+		g = group_for(b, mix(3, t->create_stack), LT_G_RUNNING, t->create_stack);
+		g->stack = g->created_by = created;
+		age = t->created_ns ? (now - t->created_ns) / 1e9 : 0;
+	}
+	g->count++;
+	if (age > g->oldest_age_s)
+		g->oldest_age_s = age;
+}
+
+/* Does the stack wait for a lock (as opposed to work, I/O or a signal)? */
+static bool waits_for_lock(const struct lt_stack *st)
+{
+	static const char *const lock_fns[] = {
+		"pthread_mutex_lock", "__pthread_mutex_lock", "__lll_lock_wait",
+		"pthread_rwlock_rdlock", "pthread_rwlock_wrlock", "__pthread_rwlock_rdlock",
+		"__pthread_rwlock_wrlock", NULL,
+	};
+
+	for (int i = 0; i < st->nframes && i < 6; i++)
+		for (int j = 0; st->frames[i].function && lock_fns[j]; j++)
+			if (strcmp(st->frames[i].function, lock_fns[j]) == 0)
+				return true;
+	return false;
+}
+
+static void judge(struct lt_group *g, const struct trend *t, bool growing, double min_block_s)
+{
+	char grow[96] = "";
+	char b[32];
+
+	if (growing)
+		snprintf(grow, sizeof(grow), "threads from its creation site rose from %ld to %ld over %ds",
+			 t->first, t->last, t->n - 1);
+	switch (g->kind) {
+	case LT_G_UNJOINED:
+		g->leak = growing || g->oldest_age_s >= min_block_s;
+		snprintf(g->why, sizeof(g->why),
+			 "%ld thread%s exited (oldest %.1fs ago) and %s never joined nor detached; "
+			 "%s of stack stays mapped%s%s", g->count, g->count == 1 ? "" : "s",
+			 g->oldest_age_s, g->count == 1 ? "was" : "were",
+			 human_bytes(g->bytes, b, sizeof(b)), growing ? "; " : "", grow);
+		return;
+	case LT_G_BLOCKED:
+		if (growing) {
+			g->leak = true;
+			snprintf(g->why, sizeof(g->why), "blocked in %s; %s", g->wait, grow);
+		} else if (waits_for_lock(g->stack)) {
+			g->leak = true;
+			snprintf(g->why, sizeof(g->why),
+				 "waiting %.1fs for a lock nobody releases", g->oldest_age_s);
+		} else {
+			snprintf(g->why, sizeof(g->why), "blocked in %s up to %.1fs, count not growing%s",
+				 g->wait, g->oldest_age_s,
+				 g->count > 1 ? " (an idle pool looks like this)" : "");
+		}
+		return;
+	default:
+		g->leak = growing;
+		if (growing)
+			snprintf(g->why, sizeof(g->why), "%s", grow);
+		else
+			snprintf(g->why, sizeof(g->why), "live, count not growing");
+	}
+}
+
+static void read_tlost(struct threads_bpf *skel, uint64_t *lost)
+{
+	int fd = bpf_map__fd(skel->maps.tlost), ncpu = libbpf_num_possible_cpus();
+	uint64_t v[ncpu > 0 ? ncpu : 1];
+
+	for (uint32_t r = 0; r < LT_TLOST_MAX; r++) {
+		lost[r] = 0;
+		if (bpf_map_lookup_elem(fd, &r, v))
+			continue;
+		for (int i = 0; i < ncpu; i++)
+			lost[r] += v[i];
+	}
+}
+
+int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		  struct thread_state *ts, double min_block_s, struct lt_snapshot *snap)
+{
+	int fd = bpf_map__fd(skel->maps.threads);
+	struct builder b = { .snap = snap };
+	uint32_t key, next, *prev = NULL;
+	uint64_t now = mono_ns();
+	struct lt_thread t;
+
+	snap->has_threads = true;
+	snap->min_block_s = min_block_s;
+	snap->live_threads = 0;
+	read_tlost(skel, snap->tlost);
+	sync_sites(skel, sym, c, ts, false, snap);
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &t))
+			continue;
+		snap->live_threads += !(t.flags & LT_T_EXITED);
+		add_thread(&b, sym, c, ts, key, &t, now, min_block_s);
+	}
+	for (int i = 0; i < snap->ntgroups; i++) {
+		struct trend tr;
+		bool growing = site_growing(ts, b.site[i], &tr);
+
+		judge(&snap->tgroups[i], &tr, growing, min_block_s);
+	}
+	idmap_free(&b.idx);
+	free(b.site);
+	return 0;
+}
+
+void thread_state_free(struct thread_state *ts)
+{
+	history_free(&ts->sites);
+	idmap_free(&ts->unwound);
+	idmap_free(&ts->reported);
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Drain the thread maps into thread groups: unjoined threads by creation
+ * site, threads asleep past --min-block by blocking stack (unwound with
+ * CFI), the other live threads by creation site; verdicts from each
+ * creation site's history of live + unjoined counts.
+ */
+#ifndef LEAKTOP_THREAD_DRAIN_H
+#define LEAKTOP_THREAD_DRAIN_H
+
+#include <sys/types.h>
+#include "history.h"
+#include "idmap.h"
+#include "snapshot.h"
+#include "stacks.h"
+
+struct threads_bpf;
+struct symbolizer;
+
+struct thread_state {
+	pid_t pid;
+	struct history sites;	/* creation site -> live + unjoined */
+	struct idmap unwound;	/* (tid, blocked_ns) -> blocking stack id */
+	struct idmap reported;	/* creation site -> live + unjoined at the last report */
+};
+
+/* Take the census of threads that existed before attach. */
+int threads_census(struct threads_bpf *skel, struct thread_state *ts);
+/* Once a second: sample the creation sites, symbolize new ones. */
+void threads_tick(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		  struct thread_state *ts);
+int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		  struct thread_state *ts, double min_block_s, struct lt_snapshot *snap);
+void thread_state_free(struct thread_state *ts);
+
+#endif

@@ -158,10 +158,9 @@ static __always_inline int in_call(struct lt_inflight *f)
 	return 0;
 }
 
-static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
+static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg,
 				    int take_old)
 {
-	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
 	struct lt_inflight *f = current_call(1);
 
 	if (!f) {
@@ -186,82 +185,75 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u64 size, __u64 arg,
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(size_arg0_entry, __u64 size)	/* malloc, valloc, pvalloc */
+/* A file mapping is not tracked, but it still nests. */
+static __always_inline int nest_only(void)
 {
-	return on_entry(ctx, size, 0, 0);
-}
+	struct lt_inflight *cur = current_call(0);
 
-SEC("uprobe")
-int BPF_KPROBE(size_arg1_entry, __u64 align, __u64 size) /* aligned_alloc, memalign */
-{
-	return on_entry(ctx, size, 0, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(calloc_entry, __u64 nmemb, __u64 size)
-{
-	return on_entry(ctx, nmemb * size, 0, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(realloc_entry, __u64 ptr, __u64 size)
-{
-	return on_entry(ctx, size, ptr, 1);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(reallocarray_entry, __u64 ptr, __u64 nmemb, __u64 size)
-{
-	return on_entry(ctx, nmemb * size, ptr, 1);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(posix_memalign_entry, __u64 memptr, __u64 align, __u64 size)
-{
-	return on_entry(ctx, size, memptr, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(mmap_entry, __u64 addr, __u64 len, __u64 prot, __u64 flags)
-{
-	struct lt_inflight *cur;
-
-	if (flags & MAP_ANONYMOUS)
-		return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, 0, 0);
-	/* A file mapping is not tracked, but it still nests. */
-	cur = current_call(0);
 	if (in_call(cur))
 		cur->depth++;
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(mremap_entry, __u64 old, __u64 old_len, __u64 new_len)
+static __always_inline int on_free(__u64 ptr)
 {
-	return on_entry(ctx, (new_len + PAGE_MASK_4K) & ~PAGE_MASK_4K, old, 1);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(munmap_entry, __u64 addr, __u64 len)
-{
-	return on_entry(ctx, (len + PAGE_MASK_4K) & ~PAGE_MASK_4K, addr, 1);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(free_entry, __u64 ptr)
-{
-	struct lt_inflight *cur;
 	struct lt_alloc a;
 
 	if (!ptr)
 		return 0;
 	/* realloc(p, 0) frees through free(); its return accounts for it. */
-	cur = current_call(0);
-	if (in_call(cur))
+	if (in_call(current_call(0)))
 		return 0;
 	if (take(ptr, &a))
 		uncharge(&a);
+	return 0;
+}
+
+static __always_inline __u64 pages(__u64 len)
+{
+	return (len + PAGE_MASK_4K) & ~PAGE_MASK_4K;
+}
+
+/*
+ * One entry program for every entry point, told apart by the attach
+ * cookie (enum lt_kind): one program verifies and loads once, and all the
+ * entry probes of an object go in one uprobe_multi link, detached with one
+ * grace period instead of one each (0.15 s each measured here).
+ */
+SEC("uprobe")
+int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
+
+	switch (kind) {
+	case LT_FREE:
+		return on_free(a0);
+	case LT_MALLOC:
+	case LT_VALLOC:
+	case LT_PVALLOC:
+	case LT_NEW:
+	case LT_NEW_ARRAY:
+		return on_entry(ctx, kind, a0, 0, 0);
+	case LT_ALIGNED_ALLOC:
+	case LT_MEMALIGN:	/* (alignment, size) */
+		return on_entry(ctx, kind, a1, 0, 0);
+	case LT_CALLOC:
+		return on_entry(ctx, kind, a0 * a1, 0, 0);
+	case LT_REALLOC:
+		return on_entry(ctx, kind, a1, a0, 1);
+	case LT_REALLOCARRAY:
+		return on_entry(ctx, kind, a1 * a2, a0, 1);
+	case LT_POSIX_MEMALIGN:	/* (memptr, alignment, size) */
+		return on_entry(ctx, kind, a2, a0, 0);
+	case LT_MMAP:		/* (addr, len, prot, flags, ...) */
+		if (!(a3 & MAP_ANONYMOUS))
+			return nest_only();
+		return on_entry(ctx, kind, pages(a1), 0, 0);
+	case LT_MREMAP:		/* (old, old_len, new_len, ...) */
+		return on_entry(ctx, kind, pages(a2), a0, 1);
+	case LT_MUNMAP:
+		return on_entry(ctx, kind, pages(a1), a0, 1);
+	}
 	return 0;
 }
 

@@ -130,8 +130,7 @@ static __always_inline __u64 intern_create_stack(struct pt_regs *ctx)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(pthread_create_entry, void *thread, void *attr)
+static __always_inline int on_create(struct pt_regs *ctx, void *attr)
 {
 	struct tcall *c = current_tcall(1);
 	__u32 flags = 0;
@@ -143,17 +142,6 @@ int BPF_KPROBE(pthread_create_entry, void *thread, void *attr)
 	c->create_stack = intern_create_stack(ctx);
 	c->detached = flags & ATTR_FLAG_DETACHSTATE;
 	c->creating = 1;
-	return 0;
-}
-
-/* pthread_create's own work is done once clone returned to it. */
-SEC("uretprobe")
-int BPF_KRETPROBE(pthread_create_return)
-{
-	struct tcall *c = current_tcall(0);
-
-	if (c)
-		c->creating = 0;
 	return 0;
 }
 
@@ -296,8 +284,7 @@ int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(pthread_detach_entry, __u64 pt)
+static __always_inline int on_detach(__u64 pt)
 {
 	__u32 *tid = bpf_map_lookup_elem(&pthreads, &pt);
 	struct lt_thread *t;
@@ -318,8 +305,7 @@ int BPF_KPROBE(pthread_detach_entry, __u64 pt)
 	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(pthread_join_entry, __u64 pt)
+static __always_inline int on_join(__u64 pt)
 {
 	struct tcall *c = current_tcall(1);
 
@@ -330,16 +316,30 @@ int BPF_KPROBE(pthread_join_entry, __u64 pt)
 	return 0;
 }
 
-/* Joined only if it returned 0: tryjoin says EBUSY while it runs. */
-SEC("uretprobe")
-int BPF_KRETPROBE(pthread_join_return, long ret)
+/* One entry program for the pthread functions, told apart by the attach
+ * cookie (enum lt_tprobe), so they share one uprobe_multi link. */
+SEC("uprobe")
+int BPF_KPROBE(pthread_entry, __u64 a0, __u64 a1)
 {
-	struct tcall *c = current_tcall(0);
+	switch (bpf_get_attach_cookie(ctx)) {
+	case LT_TP_CREATE:	/* (thread, attr, start, arg) */
+		return on_create(ctx, (void *)a1);
+	case LT_TP_DETACH:
+		return on_detach(a0);
+	case LT_TP_JOIN:
+		return on_join(a0);
+	}
+	return 0;
+}
+
+/* Joined only if it returned 0: tryjoin says EBUSY while it runs. */
+static __always_inline int on_join_return(struct tcall *c, long ret)
+{
 	struct lt_thread *t;
 	struct lt_tsite *s;
 	__u32 *tid;
 
-	if (!c || !c->joining)
+	if (!c->joining)
 		return 0;
 	c->joining = 0;
 	if (ret != 0)
@@ -360,6 +360,21 @@ int BPF_KRETPROBE(pthread_join_return, long ret)
 		forget(*tid, t);
 	}
 	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(pthread_return, long ret)
+{
+	struct tcall *c = current_tcall(0);
+
+	if (!c)
+		return 0;
+	if (bpf_get_attach_cookie(ctx) == LT_TP_CREATE) {
+		/* pthread_create's own work is done once clone returned to it. */
+		c->creating = 0;
+		return 0;
+	}
+	return on_join_return(c, ret);
 }
 
 /* Census at attach: every thread of the target, with its state and user

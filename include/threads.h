@@ -24,6 +24,9 @@ enum lt_reg { LT_R_IP, LT_R_SP, LT_R_BP, LT_R_BX, LT_R_R12, LT_R_R13, LT_R_R14, 
 	      LT_R_AX, LT_R_CX, LT_R_DX, LT_R_SI, LT_R_DI, LT_R_R8, LT_R_R9, LT_R_R10,
 	      LT_R_R11, LT_NREGS };
 
+/* Which pthread function a uprobe sits on (its BPF cookie). */
+enum lt_tprobe { LT_TP_CREATE, LT_TP_DETACH, LT_TP_JOIN };
+
 enum lt_tflag {
 	LT_T_DETACHED = 1,	/* created detached or pthread_detach'ed */
 	LT_T_JOINED = 2,	/* a pthread_join for it returned 0 */

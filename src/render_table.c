@@ -136,6 +136,10 @@ static void render_threads(FILE *f, const struct lt_snapshot *s, int top)
 
 	fprintf(f, "threads: %d live; blocked means asleep over %.1fs; lost events %lu\n",
 		s->live_threads, s->min_block_s, snapshot_tlost_total(s));
+	if (!s->ntgroups && !s->nsites) {
+		fprintf(f, "\n");
+		return;
+	}
 	fprintf(f, "\n%-9s %6s %8s %-4s  %s\n", "KIND", "COUNT", "OLDEST", "LEAK",
 		"STACK / CREATED BY (innermost first)");
 	for (int i = 0; i < n; i++)

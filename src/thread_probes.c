@@ -4,20 +4,20 @@
 #include "probes.h"
 #include "providers.h"
 #include "thread_probes.h"
+#include "threads.h"
 #include "threads.skel.h"
 
 int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct providers *p)
 {
-	struct bpf_program *join = skel->progs.pthread_join_entry;
-	struct bpf_program *join_ret = skel->progs.pthread_join_return;
+	struct bpf_program *in = skel->progs.pthread_entry, *out = skel->progs.pthread_return;
+	const char *obj = p->pthread_obj;
 	const struct probe_req reqs[] = {
-		{ "pthread_create", p->pthread_obj, skel->progs.pthread_create_entry,
-		  skel->progs.pthread_create_return, 2, 0 },
-		{ "pthread_detach", p->pthread_obj, skel->progs.pthread_detach_entry, NULL, 1, 0 },
-		{ "pthread_join", p->pthread_obj, join, join_ret, 1, 0 },
-		{ "pthread_tryjoin_np", p->pthread_obj, join, join_ret, 1, 0 },
-		{ "pthread_timedjoin_np", p->pthread_obj, join, join_ret, 1, 0 },
-		{ "pthread_clockjoin_np", p->pthread_obj, join, join_ret, 1, 0 },
+		{ "pthread_create", obj, in, out, 2, LT_TP_CREATE },
+		{ "pthread_detach", obj, in, NULL, 1, LT_TP_DETACH },
+		{ "pthread_join", obj, in, out, 1, LT_TP_JOIN },
+		{ "pthread_tryjoin_np", obj, in, out, 1, LT_TP_JOIN },
+		{ "pthread_timedjoin_np", obj, in, out, 1, LT_TP_JOIN },
+		{ "pthread_clockjoin_np", obj, in, out, 1, LT_TP_JOIN },
 	};
 	int err;
 

@@ -97,6 +97,8 @@ static int load_alloc(struct session *s)
 
 	if (!skel)
 		return -errno;
+	probes_prepare(skel->progs.alloc_entry);
+	probes_prepare(skel->progs.alloc_return);
 	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
 	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
 	err = alloc_bpf__load(skel);
@@ -120,6 +122,8 @@ static int load_threads(struct session *s)
 	if (!skel)
 		return -errno;
 	skel->rodata->target_tgid = s->target.pid;
+	probes_prepare(skel->progs.pthread_entry);
+	probes_prepare(skel->progs.pthread_return);
 	bpf_map__set_max_entries(skel->maps.threads, s->opt.max_threads);
 	bpf_map__set_max_entries(skel->maps.pthreads, s->opt.max_threads);
 	err = threads_bpf__load(skel);

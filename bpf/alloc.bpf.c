@@ -253,6 +253,8 @@ int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 		return on_entry(ctx, kind, pages(a2), a0, 1);
 	case LT_MUNMAP:
 		return on_entry(ctx, kind, pages(a1), a0, 1);
+	case LT_PTHREAD_CREATE:	/* only so that its mmap nests */
+		return on_entry(ctx, kind, 0, 0, 0);
 	}
 	return 0;
 }
@@ -323,6 +325,8 @@ int BPF_KRETPROBE(alloc_return, long ret)
 			return 0;
 		ptr = ret;
 		break;
+	case LT_PTHREAD_CREATE:
+		return 0;
 	default:
 		ptr = ret;
 	}

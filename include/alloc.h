@@ -33,6 +33,8 @@ enum lt_kind {
 	LT_FREE,
 	LT_NEW,		/* C++ operator new (all variants) */
 	LT_NEW_ARRAY,	/* C++ operator new[] */
+	LT_PTHREAD_CREATE,	/* not charged: the thread stack it maps belongs
+				 * to the thread report, not to memory */
 	LT_KIND_MAX,
 };
 

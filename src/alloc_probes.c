@@ -23,6 +23,7 @@ static const char *const kind_names[LT_KIND_MAX] = {
 	[LT_FREE] = "free",
 	[LT_NEW] = "operator new",
 	[LT_NEW_ARRAY] = "operator new[]",
+	[LT_PTHREAD_CREATE] = "pthread_create",
 };
 
 const char *probe_kind_name(unsigned int kind)
@@ -30,7 +31,7 @@ const char *probe_kind_name(unsigned int kind)
 	return kind < LT_KIND_MAX ? kind_names[kind] : "?";
 }
 
-enum obj_id { OBJ_MALLOC, OBJ_MMAP, OBJ_CXX };
+enum obj_id { OBJ_MALLOC, OBJ_MMAP, OBJ_CXX, OBJ_PTHREAD };
 
 struct probe_spec {
 	const char *symbol;
@@ -45,6 +46,8 @@ struct probe_spec {
  * first name listed for an address is the one attached. C++ operator new
  * is probed itself (its malloc then nests): libstdc++ has no frame
  * pointers, so from malloc the frame walk would skip new's caller.
+ * pthread_create is probed only so that the stack it maps nests in it:
+ * thread stacks belong to the thread report (pinned_bytes), not to memory.
  */
 static const struct probe_spec specs[] = {
 	{ "malloc", LT_MALLOC, OBJ_MALLOC, 1, 1 },
@@ -68,6 +71,7 @@ static const struct probe_spec specs[] = {
 	{ "_ZnamRKSt9nothrow_t", LT_NEW_ARRAY, OBJ_CXX, 1, 1 },
 	{ "_ZnamSt11align_val_t", LT_NEW_ARRAY, OBJ_CXX, 1, 1 },
 	{ "_ZnamSt11align_val_tRKSt9nothrow_t", LT_NEW_ARRAY, OBJ_CXX, 1, 1 },
+	{ "pthread_create", LT_PTHREAD_CREATE, OBJ_PTHREAD, 1, 0 },
 };
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
@@ -75,7 +79,7 @@ static const struct probe_spec specs[] = {
 int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p)
 {
 	const char *objs[] = { [OBJ_MALLOC] = p->malloc_obj, [OBJ_MMAP] = p->mmap_obj,
-			       [OBJ_CXX] = p->cxx_obj };
+			       [OBJ_CXX] = p->cxx_obj, [OBJ_PTHREAD] = p->pthread_obj };
 	struct probe_req reqs[NSPECS];
 
 	for (size_t i = 0; i < NSPECS; i++) {

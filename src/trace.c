@@ -326,7 +326,7 @@ int cmd_trace(int argc, char **argv)
 	err = start(&s);
 	s.start = now_s();
 	if (!err) {
-		fprintf(stderr, "leaktop: tracing pid %d (%s), %d probes on %s\n", s.target.pid,
+		fprintf(stderr, "leaktop: tracing pid %d (%s): %d probe links, allocator %s\n", s.target.pid,
 			s.target.comm, probes_count(), s.prov.malloc_obj);
 		run_loop(&s, sfd);
 		if (!s.target.exited)

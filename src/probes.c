@@ -286,8 +286,12 @@ static int plan_one(const struct probe_req *req, struct elf_cache *c, struct pla
 	struct elf_func fn;
 	size_t off;
 
-	if (!ef || elf_find_func(ef, req->symbol, !elf_is_static(ef), &fn))
+	if (ef && req->func_size) {
+		fn.offset = req->func_off;
+		fn.size = req->func_size;
+	} else if (!ef || elf_find_func(ef, req->symbol, !elf_is_static(ef), &fn)) {
 		return 0;	/* nothing can call it there */
+	}
 	for (int i = 0; i < n; i++)
 		if (strcmp(all[i].req->obj, req->obj) == 0 && all[i].func == fn.offset)
 			return 0;	/* an alias of an entry already placed */

@@ -18,6 +18,7 @@ struct probe_req {
 	struct bpf_program *ret;	/* NULL: no return probe */
 	int nargs;			/* argument registers the entry reads */
 	uint64_t cookie;		/* bpf_get_attach_cookie() in both */
+	uint64_t func_off, func_size;	/* when known (stripped Go): no symbol lookup */
 };
 
 /* Print where each probe goes (-v). */

@@ -101,6 +101,33 @@ static void json_threads(FILE *f, const struct lt_snapshot *s)
 	fputs("\n    ]\n  }", f);
 }
 
+static void json_goroutine_group(FILE *f, const struct lt_group *g)
+{
+	fputs("      {\"wait_reason\": ", f);
+	json_str(f, g->wait);
+	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, \"leak\": %s, \"why\": ",
+		g->count, g->oldest_age_s, g->leak ? "true" : "false");
+	json_str(f, g->why);
+	fputs(",\n       ", f);
+	json_frames(f, "frames", g->stack);
+	fputs(",\n       ", f);
+	json_frames(f, "created_by", g->created_by);
+	fputs("}", f);
+}
+
+static void json_goroutines(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, ",\n  \"goroutines\": {\n    \"total\": %d,\n    \"go_version\": ",
+		s->goroutines);
+	json_str(f, s->go_version);
+	fprintf(f, ",\n    \"min_block_s\": %.3f,\n    \"groups\": [", s->min_block_s);
+	for (int i = 0; i < s->nggroups; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		json_goroutine_group(f, &s->ggroups[i]);
+	}
+	fputs("\n    ]\n  }", f);
+}
+
 void render_json(FILE *f, const struct lt_snapshot *s)
 {
 	fprintf(f, "{\n  \"schema\": 1,\n  \"tool\": \"leaktop %s\",\n", LEAKTOP_VERSION);
@@ -126,6 +153,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 	fputs("\n    ]\n  }", f);
 	if (s->has_threads)
 		json_threads(f, s);
+	if (s->has_goroutines)
+		json_goroutines(f, s);
 	fputs("\n}\n", f);
 	fflush(f);
 }

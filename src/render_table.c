@@ -153,6 +153,38 @@ static void render_threads(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
+static void print_goroutine_group(FILE *f, const struct lt_group *g)
+{
+	fprintf(f, "%-16s %6ld %7.1fs %-4s ", g->wait, g->count, g->oldest_age_s,
+		g->leak ? "yes" : "no");
+	print_frames(f, g->stack, 0, MAX_TABLE_FRAMES - 2);
+	fprintf(f, "%*screated by: ", STACK_COL, "");
+	if (g->created_by->nframes)
+		print_frame(f, &g->created_by->frames[0]);
+	else
+		fprintf(f, "?\n");
+	print_wrapped(f, "why: ", g->why);
+}
+
+static void render_goroutines(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int n = s->nggroups < top ? s->nggroups : top;
+
+	fprintf(f, "goroutines: %d (Go %s); blocked means parked over %.1fs\n", s->goroutines,
+		s->go_version && s->go_version[0] ? s->go_version : "?", s->min_block_s);
+	if (!s->nggroups) {
+		fprintf(f, "\n");
+		return;
+	}
+	fprintf(f, "\n%-16s %6s %8s %-4s  %s\n", "WAIT", "COUNT", "OLDEST", "LEAK",
+		"STACK (innermost first)");
+	for (int i = 0; i < n; i++)
+		print_goroutine_group(f, &s->ggroups[i]);
+	if (s->nggroups > n)
+		fprintf(f, "(%d more goroutine groups; -n to show more)\n", s->nggroups - n);
+	fprintf(f, "\n");
+}
+
 void render_table(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
@@ -180,5 +212,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 	if (s->has_threads)
 		render_threads(f, s, top);
+	if (s->has_goroutines)
+		render_goroutines(f, s, top);
 	fflush(f);
 }

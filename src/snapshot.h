@@ -32,6 +32,7 @@ enum lt_group_kind {
 	LT_G_UNJOINED,	/* exited threads nobody joined, by creation site */
 	LT_G_BLOCKED,	/* threads asleep past --min-block, by blocking stack */
 	LT_G_RUNNING,	/* other live threads, by creation site */
+	LT_G_GOROUTINE,	/* goroutines by wait reason, stack, creation site */
 };
 
 struct lt_group {
@@ -75,6 +76,11 @@ struct lt_snapshot {
 	struct lt_group *tgroups;	/* threads: likely leaks first */
 	int nsites;
 	struct lt_site_count *sites;	/* threads per creation site, most first */
+	bool has_goroutines;
+	const char *go_version;
+	int goroutines;		/* user goroutines */
+	int nggroups;
+	struct lt_group *ggroups;	/* goroutines: likely leaks first */
 };
 
 uint64_t snapshot_lost_total(const struct lt_snapshot *s);

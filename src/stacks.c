@@ -7,7 +7,8 @@
 
 const struct lt_stack lt_unknown_stack = { 0, NULL };
 
-struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n)
+struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n,
+				bool all_return)
 {
 	struct lt_stack *st = calloc(1, sizeof(*st));
 
@@ -24,7 +25,7 @@ struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int 
 		 * went through code without frame pointers: cut it there. */
 		if (i > 0 && !symbolizer_is_code(sym, ip[i]))
 			break;
-		symbolize(sym, ip[i], i > 0, &st->frames[i]);
+		symbolize(sym, ip[i], i > 0 || all_return, &st->frames[i]);
 		st->nframes++;
 	}
 	return st;
@@ -41,13 +42,31 @@ const struct lt_stack *stack_cache_get(struct stack_cache *c, struct symbolizer 
 	if (id == 0 || !f)
 		return &lt_unknown_stack;
 	n = f->nr < LT_MAX_FRAMES ? f->nr : LT_MAX_FRAMES;
-	st = stack_from_ips(sym, (const uint64_t *)f->ip, n);
+	st = stack_from_ips(sym, (const uint64_t *)f->ip, n, false);
 	if (!st)
 		return &lt_unknown_stack;
 	if (name0 && st->nframes > 0) {
 		free(st->frames[0].function);
 		st->frames[0].function = strdup(name0);
 	}
+	idmap_put(&c->ids, id, st);
+	return st;
+}
+
+const struct lt_stack *stack_cache_ips(struct stack_cache *c, struct symbolizer *sym,
+				       const uint64_t *ip, int n, bool all_return)
+{
+	uint64_t id = 0x5eed ^ all_return;
+	struct lt_stack *st;
+
+	for (int i = 0; i < n; i++)
+		id = (id ^ ip[i]) * 0x9e3779b97f4a7c15ULL;
+	st = idmap_get(&c->ids, id);
+	if (st)
+		return st;
+	st = stack_from_ips(sym, ip, n, all_return);
+	if (!st)
+		return &lt_unknown_stack;
 	idmap_put(&c->ids, id, st);
 	return st;
 }

@@ -6,6 +6,7 @@
 #ifndef LEAKTOP_STACKS_H
 #define LEAKTOP_STACKS_H
 
+#include <stdbool.h>
 #include "idmap.h"
 #include "snapshot.h"
 #include "stack.h"
@@ -27,9 +28,13 @@ extern const struct lt_stack lt_unknown_stack;
  */
 const struct lt_stack *stack_cache_get(struct stack_cache *c, struct symbolizer *sym,
 				       uint64_t id, const struct lt_frames *f, const char *name0);
-/* Build one from plain addresses (frames[0] exact, the rest return
- * addresses); not cached. */
-struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n);
+/* Build one from plain addresses (frames[0] exact unless all_return, the
+ * rest return addresses); not cached. */
+struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n,
+				bool all_return);
+/* Cached by a hash of the addresses: for stacks read in userspace. */
+const struct lt_stack *stack_cache_ips(struct stack_cache *c, struct symbolizer *sym,
+				       const uint64_t *ip, int n, bool all_return);
 void stack_free(struct lt_stack *st);
 void stack_cache_free(struct stack_cache *c);
 

@@ -7,6 +7,7 @@
 #include <elfutils/libdwfl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,6 +24,9 @@ struct module {
 
 struct symbolizer {
 	pid_t pid;
+	char *namer_path;	/* the object symbol_namer serves */
+	symbol_namer namer;
+	void *namer_ctx;
 	Dwfl *dwfl;
 	struct module *mods;
 	int nmods;
@@ -225,6 +229,28 @@ void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_fr
 	f->offset = addr - mod->bias;
 	if (mod->mod)
 		fill_symbol(mod, pc, f);
+	if ((!f->function || !f->file) && s->namer && strcmp(mod->path, s->namer_path) == 0) {
+		const char *file = NULL;
+		int line = 0;
+		const char *name = s->namer(s->namer_ctx, pc - mod->bias, &file, &line);
+
+		if (name && !f->function)
+			f->function = strdup(name);
+		if (file && line > 0 && !f->file) {
+			f->file = strdup(file);
+			f->line = line;
+		}
+	}
+}
+
+void symbolizer_set_namer(struct symbolizer *s, const char *path, symbol_namer namer, void *ctx)
+{
+	char real[PATH_MAX];
+
+	free(s->namer_path);
+	s->namer_path = strdup(realpath(path, real) ? real : path);
+	s->namer = namer;
+	s->namer_ctx = ctx;
 }
 
 Dwfl *symbolizer_dwfl(struct symbolizer *s)
@@ -241,5 +267,6 @@ void symbolizer_free(struct symbolizer *s)
 		free(s->mods[i].path);
 	free(s->mods);
 	procmaps_free(&s->code);
+	free(s->namer_path);
 	free(s);
 }

@@ -23,6 +23,12 @@ bool symbolizer_is_code(struct symbolizer *s, uint64_t addr);
  * call at the end of a function is not charged to the next one. */
 void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *f);
 void symbolizer_free(struct symbolizer *s);
+/* Names and lines for an object libdwfl cannot fully read (a Go binary:
+ * its .gopclntab names every function and line, stripped or not). namer
+ * gets the ELF virtual address, returns a name it owns or NULL, and sets
+ * *file (owned) and *line when it knows them. */
+typedef const char *(*symbol_namer)(void *ctx, uint64_t vaddr, const char **file, int *line);
+void symbolizer_set_namer(struct symbolizer *s, const char *path, symbol_namer namer, void *ctx);
 /* The libdwfl session holding the modules (for the unwinder). */
 struct Dwfl *symbolizer_dwfl(struct symbolizer *s);
 /* Demangled copy of a C++ name, or a plain copy. */

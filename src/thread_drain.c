@@ -208,29 +208,17 @@ static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stac
 					     struct thread_state *ts, uint32_t tid,
 					     const struct lt_thread *t)
 {
-	uint64_t key = mix(tid, t->blocked_ns), ip[MAX_UNWIND], id;
-	void *known = idmap_get(&ts->unwound, key);
-	const struct lt_stack *st;
-	struct lt_stack *built;
+	uint64_t key = mix(tid, t->blocked_ns), ip[MAX_UNWIND];
+	const struct lt_stack *st = idmap_get(&ts->unwound, key);
 	int n;
 
-	if (known)
-		return idmap_get(&c->ids, (uintptr_t)known);
+	if (st)
+		return st;
 	n = unwind_thread(sym, ts->pid, tid, (const uint64_t *)t->regs, ip, MAX_UNWIND);
 	if (n <= 0)
 		return &lt_unknown_stack;
-	id = 0x5eed;
-	for (int i = 0; i < n; i++)
-		id = mix(id, ip[i]);
-	st = idmap_get(&c->ids, id);
-	if (!st) {
-		built = stack_from_ips(sym, ip, n);
-		if (!built)
-			return &lt_unknown_stack;
-		idmap_put(&c->ids, id, built);
-		st = built;
-	}
-	idmap_put(&ts->unwound, key, (void *)(uintptr_t)id);
+	st = stack_cache_ips(c, sym, ip, n, false);
+	idmap_put(&ts->unwound, key, (void *)st);
 	return st;
 }
 

@@ -20,7 +20,7 @@ struct symbolizer;
 struct thread_state {
 	pid_t pid;
 	struct history sites;	/* creation site -> live + unjoined */
-	struct idmap unwound;	/* (tid, blocked_ns) -> blocking stack id */
+	struct idmap unwound;	/* (tid, blocked_ns) -> its blocking stack */
 	struct idmap reported;	/* creation site -> live + unjoined at the last report */
 };
 

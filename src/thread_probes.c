@@ -11,14 +11,17 @@ int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct provi
 {
 	struct bpf_program *in = skel->progs.pthread_entry, *out = skel->progs.pthread_return;
 	const char *obj = p->pthread_obj;
+#define REQ(sym_, ret_, nargs_, kind_) \
+	{ .symbol = sym_, .obj = obj, .entry = in, .ret = ret_, .nargs = nargs_, .cookie = kind_ }
 	const struct probe_req reqs[] = {
-		{ "pthread_create", obj, in, out, 2, LT_TP_CREATE },
-		{ "pthread_detach", obj, in, NULL, 1, LT_TP_DETACH },
-		{ "pthread_join", obj, in, out, 1, LT_TP_JOIN },
-		{ "pthread_tryjoin_np", obj, in, out, 1, LT_TP_JOIN },
-		{ "pthread_timedjoin_np", obj, in, out, 1, LT_TP_JOIN },
-		{ "pthread_clockjoin_np", obj, in, out, 1, LT_TP_JOIN },
+		REQ("pthread_create", out, 2, LT_TP_CREATE),
+		REQ("pthread_detach", NULL, 1, LT_TP_DETACH),
+		REQ("pthread_join", out, 1, LT_TP_JOIN),
+		REQ("pthread_tryjoin_np", out, 1, LT_TP_JOIN),
+		REQ("pthread_timedjoin_np", out, 1, LT_TP_JOIN),
+		REQ("pthread_clockjoin_np", out, 1, LT_TP_JOIN),
 	};
+#undef REQ
 	int err;
 
 	/* The tracepoints filter on the process inside: they see every task. */

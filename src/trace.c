@@ -26,6 +26,9 @@
 #include "render.h"
 #include "symbolize.h"
 #include "target.h"
+#include "go_drain.h"
+#include "go_probes.h"
+#include "goroutines.skel.h"
 #include "thread_drain.h"
 #include "thread_probes.h"
 #include "threads.skel.h"
@@ -41,6 +44,11 @@ struct session {
 	struct alloc_bpf *alloc;
 	struct threads_bpf *threads;
 	struct thread_state ts;
+	struct goroutines_bpf *gor;
+	struct go_state go;
+	bool is_go;		/* a Go binary (traced or not) */
+	bool trace_go;		/* its runtime layout is known */
+	bool has_malloc;	/* a malloc to probe (C, C++, cgo) */
 	struct symbolizer *sym;
 	struct stack_cache stacks;
 	double start;
@@ -138,6 +146,45 @@ static int load_threads(struct session *s)
 	return 0;
 }
 
+static int load_goroutines(struct session *s)
+{
+	struct goroutines_bpf *skel = goroutines_bpf__open();
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->g_goid_off = s->go.layout.g_goid;
+	probes_prepare(skel->progs.gopark_entry);
+	bpf_map__set_max_entries(skel->maps.parks, s->opt.max_threads * 4);
+	err = goroutines_bpf__load(skel);
+	if (err) {
+		goroutines_bpf__destroy(skel);
+		return err;
+	}
+	s->gor = skel;
+	return 0;
+}
+
+/* Which tracers fit the program: native memory where there is a malloc,
+ * threads for native programs, goroutines for Go (whose threads are the
+ * runtime's business). */
+static int choose_tracers(struct session *s)
+{
+	int err = go_state_init(&s->go, s->target.pid, s->target.exe);
+
+	s->is_go = err != -ENOEXEC && err != -ENOENT;
+	s->trace_go = err == 0;
+	/* A launched command is predicted from our environment (it inherits
+	 * it); a running one is read from its own environment and mappings. */
+	s->has_malloc = providers_find(s->opt.pid, s->target.exe, &s->prov) == 0;
+	if (!s->has_malloc && !s->is_go) {
+		fprintf(stderr, "leaktop: %s uses no malloc we can find (no malloc/mmap exported)\n",
+			s->target.exe);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
 static int take_target(struct session *s)
 {
 	int err;
@@ -153,15 +200,7 @@ static int take_target(struct session *s)
 			strerror(errno));
 		return -EPERM;
 	}
-	/* A launched command is predicted from our environment (it inherits
-	 * it); a running one is read from its own environment and mappings. */
-	err = providers_find(s->opt.pid, s->target.exe, &s->prov);
-	if (err) {
-		fprintf(stderr, "leaktop: %s uses no malloc we can find (no malloc/mmap exported)\n",
-			s->target.exe);
-		return -ENOEXEC;
-	}
-	return 0;
+	return choose_tracers(s);
 }
 
 static void build_snapshot(struct session *s, struct lt_snapshot *snap)
@@ -173,8 +212,12 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->allocator = s->prov.malloc_obj;
 	snap->exited = s->target.exited;
 	snap->duration_s = now_s() - s->start;
-	if (alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap) ||
-	    threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap))
+	snap->min_age_s = s->opt.min_age_s;
+	snap->min_block_s = s->opt.min_block_s;
+	if ((s->alloc && alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap)) ||
+	    (s->threads &&
+	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap)) ||
+	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt.min_block_s, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -203,8 +246,12 @@ static void report(struct session *s, bool final)
 static void tick(struct session *s)
 {
 	symbolizer_refresh(s->sym);
-	alloc_new_stacks(s->alloc, s->sym, &s->stacks);
-	threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
+	if (s->alloc)
+		alloc_new_stacks(s->alloc, s->sym, &s->stacks);
+	if (s->threads)
+		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
+	if (s->gor)
+		go_tick(s->gor, s->sym, &s->stacks, &s->go);
 }
 
 static int signal_fd(void)
@@ -262,28 +309,62 @@ static void run_loop(struct session *s, int sfd)
 	}
 }
 
+static int load_all(struct session *s)
+{
+	int err = 0;
+
+	if (s->has_malloc)
+		err = load_alloc(s);
+	if (!err && !s->is_go)
+		err = load_threads(s);
+	if (!err && s->trace_go)
+		err = load_goroutines(s);
+	if (err)
+		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
+	return err;
+}
+
+static int attach_all(struct session *s)
+{
+	pid_t pid = s->target.pid;
+	int err = 0;
+
+	if (s->alloc)
+		err = alloc_probes_attach(s->alloc, pid, &s->prov);
+	if (!err && s->threads)
+		err = thread_probes_attach(s->threads, pid, &s->prov);
+	if (!err && s->gor)
+		err = go_probes_attach(s->gor, pid, &s->go, s->target.exe);
+	/* After the programs: a thread they saw first is theirs to describe. */
+	if (!err && s->threads)
+		threads_census(s->threads, &s->ts);
+	return err;
+}
+
+static const char *go_namer(void *ctx, uint64_t vaddr, const char **file, int *line)
+{
+	uint64_t entry;
+
+	if (gobin_func_line(ctx, vaddr, file, line))
+		*file = NULL;
+	return gobin_func_at(ctx, vaddr, &entry);
+}
+
 static int start(struct session *s)
 {
-	int err = load_alloc(s);
+	int err = load_all(s);
 
-	if (!err)
-		err = load_threads(s);
-	if (err) {
-		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
+	if (err)
 		return 1;
-	}
 	s->sym = symbolizer_new(s->target.pid);
 	if (!s->sym)
 		return 1;
+	if (s->is_go && s->trace_go)
+		symbolizer_set_namer(s->sym, s->target.exe, go_namer, &s->go.bin);
 	if (!s->target.launched)
 		symbolizer_refresh(s->sym);
-	err = alloc_probes_attach(s->alloc, s->target.pid, &s->prov);
-	if (!err)
-		err = thread_probes_attach(s->threads, s->target.pid, &s->prov);
-	if (err)
+	if (attach_all(s))
 		return 1;
-	/* After the programs: a thread they saw first is theirs to describe. */
-	threads_census(s->threads, &s->ts);
 	if (s->target.launched && target_release(&s->target, s->opt.cmd))
 		return EXIT_BAD_INPUT;
 	return 0;
@@ -296,7 +377,10 @@ static void finish(struct session *s)
 		target_abort(&s->target);
 	alloc_bpf__destroy(s->alloc);
 	threads_bpf__destroy(s->threads);
+	goroutines_bpf__destroy(s->gor);
 	thread_state_free(&s->ts);
+	if (s->trace_go)
+		go_state_free(&s->go);
 	symbolizer_free(s->sym);
 	stack_cache_free(&s->stacks);
 	providers_free(&s->prov);
@@ -327,7 +411,8 @@ int cmd_trace(int argc, char **argv)
 	s.start = now_s();
 	if (!err) {
 		fprintf(stderr, "leaktop: tracing pid %d (%s): %d probe links, allocator %s\n", s.target.pid,
-			s.target.comm, probes_count(), s.prov.malloc_obj);
+			s.target.comm, probes_count(),
+			s.prov.malloc_obj ? s.prov.malloc_obj : "none");
 		run_loop(&s, sfd);
 		if (!s.target.exited)
 			tick(&s);

@@ -1,0 +1,93 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Goroutine parks of a Go process: one uprobe on runtime.gopark, through
+ * which channel operations, select, sync primitives, timers and network
+ * waits all park. No uretprobe ever goes on Go code: goroutine stacks move
+ * and a hijacked return address crashes the target.
+ *
+ * Go's register ABI (Go >= 1.17): arguments in RAX, RBX, RCX, ...; the
+ * current g in R14. gopark(unlockf, lock, reason waitReason, ...) has its
+ * reason in CL. The probe sits after the stack-bound check, on the jbe
+ * (emulated), where %rsp still points at the return address.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "goroutines.h"
+#include "stack.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 g_goid_off;	/* offset of goid in runtime.g */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);	/* resized by userspace: --max-goroutines */
+	__type(key, __u64);
+	__type(value, struct lt_park);
+} parks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct lt_frames);
+} gstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LT_GLOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} glost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_frames);
+} gscratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&glost, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 intern_stack(struct pt_regs *ctx)
+{
+	__u32 zero = 0;
+	struct lt_frames *s = bpf_map_lookup_elem(&gscratch, &zero);
+	__u64 h;
+
+	if (!s)
+		return 0;
+	s->kind = 0;
+	walk_user_stack(ctx, s);
+	h = frames_hash(s);
+	if (bpf_map_lookup_elem(&gstacks, &h) ||
+	    bpf_map_update_elem(&gstacks, &h, s, BPF_NOEXIST) == 0 ||
+	    bpf_map_lookup_elem(&gstacks, &h))
+		return h;
+	count_lost(LT_GLOST_STACK_MAP_FULL);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(gopark_entry)
+{
+	struct lt_park p = {};
+	__u64 goid = 0;
+
+	p.g = ctx->r14;
+	if (bpf_probe_read_user(&goid, sizeof(goid), (void *)(p.g + g_goid_off)) || !goid)
+		return 0;	/* g0 or unreadable: not a goroutine */
+	p.reason = ctx->cx & 0xff;
+	p.parked_ns = bpf_ktime_get_ns();
+	p.stack_id = intern_stack(ctx);
+	if (bpf_map_update_elem(&parks, &goid, &p, BPF_ANY))
+		count_lost(LT_GLOST_PARK_MAP_FULL);
+	return 0;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-user contract of bpf/goroutines.bpf.c: when and where each
+ * goroutine of a Go process last parked.
+ *
+ * Maps:
+ *   parks   hash  goid     -> struct lt_park     the goroutine's last park
+ *   gstacks hash  stack id -> struct lt_frames   blocking stacks
+ *   glost   percpu array  enum lt_glost
+ *
+ * There is no wake probe: whether a goroutine is still parked is checked
+ * in userspace against its g (status, goid) in the process's memory.
+ */
+#ifndef LEAKTOP_GOROUTINES_H
+#define LEAKTOP_GOROUTINES_H
+
+#include "stack.h"
+
+enum lt_glost {
+	LT_GLOST_PARK_MAP_FULL,		/* a park not recorded */
+	LT_GLOST_STACK_MAP_FULL,	/* a blocking stack not stored */
+	LT_GLOST_MAX,
+};
+
+struct lt_park {
+	__u64 g;		/* the runtime.g, to check it is still parked */
+	__u64 parked_ns;	/* CLOCK_MONOTONIC */
+	__u64 stack_id;		/* 0: not stored */
+	__u32 reason;		/* gopark's waitReason */
+	__u32 pad;
+};
+
+#endif /* LEAKTOP_GOROUTINES_H */

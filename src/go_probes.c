@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Where the goroutine tracer hooks in. */
+#include <errno.h>
+#include <stdio.h>
+#include "go_drain.h"
+#include "go_probes.h"
+#include "goroutines.skel.h"
+#include "probes.h"
+
+int go_probes_attach(struct goroutines_bpf *skel, pid_t pid, struct go_state *gs,
+		     const char *exe)
+{
+	struct probe_req r = {
+		.symbol = "runtime.gopark",
+		.obj = exe,
+		.entry = skel->progs.gopark_entry,
+		/* reason in RCX, g in R14: SysV's first four cover RCX */
+		.nargs = 4,
+	};
+	uint64_t vaddr;
+
+	if (gobin_find_func(&gs->bin, r.symbol, &vaddr, &r.func_size, &r.func_off)) {
+		fprintf(stderr, "leaktop: runtime.gopark not found in %s\n", exe);
+		return -ENOENT;
+	}
+	return probes_attach(&r, 1, pid);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading a Go executable as shipped (possibly built with -ldflags='-s -w'):
+ * the toolchain version from .go.buildinfo, functions from .symtab or the
+ * runtime's own .gopclntab, runtime variables from .symtab or by decoding
+ * the runtime code that uses them, and the runtime.g layout from DWARF or
+ * per-version tables. Addresses are link-time virtual addresses: add the
+ * load bias for a PIE.
+ */
+#ifndef LEAKTOP_GOBIN_H
+#define LEAKTOP_GOBIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define GO_WAIT_REASONS 64
+
+struct go_layout {
+	/* runtime.g field offsets (bytes); -1 when the field does not exist */
+	int g_goid, g_atomicstatus, g_waitreason, g_gopc, g_startpc, g_sched, g_parentgoid,
+		g_waitsince;
+	/* runtime.gobuf field offsets within g.sched */
+	int gobuf_sp, gobuf_pc, gobuf_bp;
+	/* wait reasons: value -> the runtime's own string, e.g. 15 -> "chan send"
+	 * (Go 1.19); NULL for values not known */
+	const char *wait_reason[GO_WAIT_REASONS];
+	const char *source;	/* "dwarf" or "table" */
+};
+
+struct gobin_priv;
+
+struct gobin {
+	char version[32];	/* from .go.buildinfo: "go1.19.8"; "" if not found */
+	int major, minor;	/* 1, 19; 0 if unknown */
+	bool stripped;		/* no .symtab */
+	bool has_dwarf;		/* .debug_info or .zdebug_info present */
+	struct gobin_priv *priv;	/* ELF, pclntab, DWARF, disassembler */
+};
+
+/* 0, or -ENOEXEC when path is not a Go executable (no .go.buildinfo and no
+ * pclntab), -ENOTSUP for a 32-bit or big-endian one, -errno otherwise. */
+int gobin_open(const char *path, struct gobin *g);
+void gobin_close(struct gobin *g);
+
+/* Function by full Go name ("runtime.gopark"): ELF vaddr, size, file offset;
+ * from .symtab, else .gopclntab. 0 or -ENOENT. */
+int gobin_find_func(struct gobin *g, const char *name, uint64_t *vaddr, uint64_t *size,
+		    uint64_t *file_off);
+
+/* Name of the function containing vaddr (from .gopclntab) and its entry;
+ * NULL if none. The name lives until gobin_close(). */
+const char *gobin_func_at(struct gobin *g, uint64_t vaddr, uint64_t *entry);
+
+/* Source position of vaddr from the pclntab's pcfile/pcln tables. For code
+ * inlined into the function, the position is that of the inlined code. */
+int gobin_func_line(struct gobin *g, uint64_t vaddr, const char **file, int *line);
+
+/* Address of a runtime variable: "runtime.allgs", "runtime.allglen",
+ * "runtime.allgptr", "runtime.MemProfileRate" (or any data symbol when
+ * .symtab exists). 0 or -ENOENT. */
+int gobin_find_var(struct gobin *g, const char *name, uint64_t *vaddr);
+
+/* The same, always by decoding the runtime code (never .symtab): what a
+ * stripped binary gets; exported so tests can hold it against .symtab. */
+int gobin_find_var_code(struct gobin *g, const char *name, uint64_t *vaddr);
+
+/* runtime.g layout and wait reasons: from DWARF when present, else from the
+ * table for the buildinfo version (Go 1.17 to 1.26, amd64). -ENOTSUP when
+ * neither applies: an unknown layout is never guessed. */
+int gobin_layout(struct gobin *g, struct go_layout *out);
+
+/* The built-in table for Go major.minor alone: 0 or -ENOTSUP. */
+int gobin_layout_table(int major, int minor, struct go_layout *out);
+
+#endif

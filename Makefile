@@ -8,7 +8,7 @@ VERSION := 0.1.0
 BUILD := build
 CFLAGS ?= -O2 -g
 CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc -DLEAKTOP_VERSION='"$(VERSION)"'
-LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lstdc++
+LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lstdc++ -lm
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Ivmlinux -Iinclude
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

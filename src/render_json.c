@@ -128,6 +128,21 @@ static void json_goroutines(FILE *f, const struct lt_snapshot *s)
 	fputs("\n    ]\n  }", f);
 }
 
+static void json_goheap(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, ",\n  \"go_heap\": {\n    \"sample_rate_bytes\": %ld,\n    \"sites\": [",
+		s->goheap_rate);
+	for (int i = 0; i < s->nhsites; i++) {
+		const struct lt_group *g = &s->hsites[i];
+
+		fprintf(f, "%s      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld,\n       ",
+			i ? ",\n" : "\n", g->bytes, g->count);
+		json_frames(f, "frames", g->stack);
+		fputs("}", f);
+	}
+	fputs("\n    ]\n  }", f);
+}
+
 void render_json(FILE *f, const struct lt_snapshot *s)
 {
 	fprintf(f, "{\n  \"schema\": 1,\n  \"tool\": \"leaktop %s\",\n", LEAKTOP_VERSION);
@@ -155,6 +170,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 		json_threads(f, s);
 	if (s->has_goroutines)
 		json_goroutines(f, s);
+	if (s->has_goheap)
+		json_goheap(f, s);
 	fputs("\n}\n", f);
 	fflush(f);
 }

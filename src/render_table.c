@@ -185,6 +185,26 @@ static void render_goroutines(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
+static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int n = s->nhsites < top ? s->nhsites : top;
+	char b[32];
+
+	if (!s->goheap_rate) {
+		fprintf(f, "go heap: the runtime's sampler is not on yet\n\n");
+		return;
+	}
+	fprintf(f, "go heap in use, sampled every %s allocated (estimates):\n",
+		human_bytes(s->goheap_rate, b, sizeof(b)));
+	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "OBJECTS", "", "STACK (innermost first)");
+	for (int i = 0; i < n; i++) {
+		fprintf(f, "%10s %8ld %9s  ", human_bytes(s->hsites[i].bytes, b, sizeof(b)),
+			s->hsites[i].count, "");
+		print_frames(f, s->hsites[i].stack, 0, MAX_TABLE_FRAMES);
+	}
+	fprintf(f, "\n");
+}
+
 void render_table(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
@@ -214,5 +234,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		render_threads(f, s, top);
 	if (s->has_goroutines)
 		render_goroutines(f, s, top);
+	if (s->has_goheap)
+		render_goheap(f, s, top);
 	fflush(f);
 }

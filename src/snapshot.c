@@ -47,7 +47,7 @@ const char *group_kind_name(enum lt_group_kind k)
 	static const char *const names[] = {
 		[LT_G_ALLOC] = "allocation", [LT_G_UNJOINED] = "unjoined",
 		[LT_G_BLOCKED] = "blocked", [LT_G_RUNNING] = "running",
-		[LT_G_GOROUTINE] = "goroutine",
+		[LT_G_GOROUTINE] = "goroutine", [LT_G_GOHEAP] = "go heap",
 	};
 
 	return names[k];
@@ -92,6 +92,7 @@ void snapshot_sort(struct lt_snapshot *s)
 	qsort(s->tgroups, s->ntgroups, sizeof(*s->tgroups), leaks_first);
 	qsort(s->sites, s->nsites, sizeof(*s->sites), most_threads);
 	qsort(s->ggroups, s->nggroups, sizeof(*s->ggroups), leaks_first);
+	qsort(s->hsites, s->nhsites, sizeof(*s->hsites), by_bytes);
 }
 
 void snapshot_free(struct lt_snapshot *s)
@@ -100,8 +101,9 @@ void snapshot_free(struct lt_snapshot *s)
 	free(s->tgroups);
 	free(s->sites);
 	free(s->ggroups);
-	s->ggroups = NULL;
-	s->nggroups = 0;
+	free(s->hsites);
+	s->ggroups = s->hsites = NULL;
+	s->nggroups = s->nhsites = 0;
 	s->groups = s->tgroups = NULL;
 	s->sites = NULL;
 	s->ngroups = s->ntgroups = s->nsites = 0;

@@ -33,6 +33,7 @@ enum lt_group_kind {
 	LT_G_BLOCKED,	/* threads asleep past --min-block, by blocking stack */
 	LT_G_RUNNING,	/* other live threads, by creation site */
 	LT_G_GOROUTINE,	/* goroutines by wait reason, stack, creation site */
+	LT_G_GOHEAP,	/* Go heap in use by allocation stack (estimated) */
 };
 
 struct lt_group {
@@ -81,6 +82,10 @@ struct lt_snapshot {
 	int goroutines;		/* user goroutines */
 	int nggroups;
 	struct lt_group *ggroups;	/* goroutines: likely leaks first */
+	bool has_goheap;
+	int64_t goheap_rate;	/* bytes per sample; 0: sampler not on yet */
+	int nhsites;
+	struct lt_group *hsites;	/* Go heap: by bytes in use */
 };
 
 uint64_t snapshot_lost_total(const struct lt_snapshot *s);

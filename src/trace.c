@@ -27,6 +27,8 @@
 #include "symbolize.h"
 #include "target.h"
 #include "go_drain.h"
+#include "go_heap.h"
+#include "goheap.skel.h"
 #include "go_probes.h"
 #include "goroutines.skel.h"
 #include "thread_drain.h"
@@ -46,6 +48,8 @@ struct session {
 	struct thread_state ts;
 	struct goroutines_bpf *gor;
 	struct go_state go;
+	struct goheap_bpf *heap;
+	struct goheap_state hs;
 	bool is_go;		/* a Go binary (traced or not) */
 	bool trace_go;		/* its runtime layout is known */
 	bool has_malloc;	/* a malloc to probe (C, C++, cgo) */
@@ -165,6 +169,29 @@ static int load_goroutines(struct session *s)
 	return 0;
 }
 
+static int load_goheap(struct session *s)
+{
+	struct goheap_bpf *skel;
+	int err;
+
+	if (goheap_init(&s->hs, s->target.pid, &s->go.bin)) {
+		fprintf(stderr, "leaktop: runtime.MemProfileRate not found: no Go heap sampling\n");
+		return 0;
+	}
+	skel = goheap_bpf__open();
+	if (!skel)
+		return -errno;
+	skel->rodata->malloc_size_in_rcx = s->go.bin.major == 1 && s->go.bin.minor >= 23;
+	probes_prepare(skel->progs.goheap_entry);
+	err = goheap_bpf__load(skel);
+	if (err) {
+		goheap_bpf__destroy(skel);
+		return err;
+	}
+	s->heap = skel;
+	return 0;
+}
+
 /* Which tracers fit the program: native memory where there is a malloc,
  * threads for native programs, goroutines for Go (whose threads are the
  * runtime's business). */
@@ -217,7 +244,8 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	if ((s->alloc && alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap)) ||
 	    (s->threads &&
 	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap)) ||
-	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt.min_block_s, snap)))
+	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt.min_block_s, snap)) ||
+	    (s->heap && goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -252,6 +280,8 @@ static void tick(struct session *s)
 		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 	if (s->gor)
 		go_tick(s->gor, s->sym, &s->stacks, &s->go);
+	if (s->heap)
+		goheap_tick(&s->hs);
 }
 
 static int signal_fd(void)
@@ -319,6 +349,8 @@ static int load_all(struct session *s)
 		err = load_threads(s);
 	if (!err && s->trace_go)
 		err = load_goroutines(s);
+	if (!err && s->trace_go)
+		err = load_goheap(s);
 	if (err)
 		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
 	return err;
@@ -335,6 +367,8 @@ static int attach_all(struct session *s)
 		err = thread_probes_attach(s->threads, pid, &s->prov);
 	if (!err && s->gor)
 		err = go_probes_attach(s->gor, pid, &s->go, s->target.exe);
+	if (!err && s->heap)
+		err = goheap_attach(s->heap, pid, &s->go.bin, s->target.exe);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
 		threads_census(s->threads, &s->ts);
@@ -372,12 +406,15 @@ static int start(struct session *s)
 
 static void finish(struct session *s)
 {
+	if (s->heap && !s->target.exited)
+		goheap_stop(&s->hs);
 	probes_detach();
 	if (s->target.launched && !s->target.exited && s->target.gate >= 0)
 		target_abort(&s->target);
 	alloc_bpf__destroy(s->alloc);
 	threads_bpf__destroy(s->threads);
 	goroutines_bpf__destroy(s->gor);
+	goheap_bpf__destroy(s->heap);
 	thread_state_free(&s->ts);
 	if (s->trace_go)
 		go_state_free(&s->go);

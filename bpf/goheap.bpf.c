@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Go heap by allocation site, from the runtime's own sampler: the probes
+ * sit on the profiling hooks, which run once per sampled allocation (one
+ * per 512 KiB allocated by default), never on every allocation. Entry
+ * probes only: no uretprobe on Go code.
+ *
+ * Go register ABI: arguments in RAX, RBX, RCX... mProf_Malloc is
+ * (p, size) up to Go 1.22 and (mp, p, size) from 1.23 (userspace says
+ * which); setprofilebucket(p, b); mProf_Free(b, size).
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "goheap.h"
+#include "stack.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 malloc_size_in_rcx;	/* Go >= 1.23 */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct lt_hbucket);
+} hbuckets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct lt_frames);
+} hstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, struct lt_hpending);
+} hpending SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LT_HLOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} hlost SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_frames);
+} hscratch SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&hlost, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline __u64 intern_stack(struct pt_regs *ctx)
+{
+	__u32 zero = 0;
+	struct lt_frames *s = bpf_map_lookup_elem(&hscratch, &zero);
+	__u64 h;
+
+	if (!s)
+		return 0;
+	s->kind = 0;
+	walk_user_stack(ctx, s);
+	h = frames_hash(s);
+	if (bpf_map_lookup_elem(&hstacks, &h) ||
+	    bpf_map_update_elem(&hstacks, &h, s, BPF_NOEXIST) == 0 ||
+	    bpf_map_lookup_elem(&hstacks, &h))
+		return h;
+	count_lost(LT_HLOST_STACK_MAP_FULL);
+	return 0;
+}
+
+static __always_inline int on_malloc(struct pt_regs *ctx)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	__u64 cx = ctx->cx, bx = ctx->bx;
+	struct lt_hpending p;
+
+	/* Both loaded before choosing: the verifier refuses a ctx pointer the
+	 * compiler would otherwise offset by the choice. */
+	asm volatile("" : "+r"(cx), "+r"(bx));
+	p.size = malloc_size_in_rcx ? cx : bx;
+	p.stack_id = intern_stack(ctx);
+
+	bpf_map_update_elem(&hpending, &tid, &p, BPF_ANY);
+	return 0;
+}
+
+static __always_inline int on_setbucket(__u64 bucket)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct lt_hpending *p = bpf_map_lookup_elem(&hpending, &tid);
+	struct lt_hbucket *b, nb = {};
+
+	if (!p)
+		return 0;
+	b = bpf_map_lookup_elem(&hbuckets, &bucket);
+	if (!b) {
+		nb.stack_id = p->stack_id;
+		nb.size = p->size;
+		if (bpf_map_update_elem(&hbuckets, &bucket, &nb, BPF_NOEXIST) &&
+		    !bpf_map_lookup_elem(&hbuckets, &bucket)) {
+			count_lost(LT_HLOST_BUCKET_MAP_FULL);
+			bpf_map_delete_elem(&hpending, &tid);
+			return 0;
+		}
+		b = bpf_map_lookup_elem(&hbuckets, &bucket);
+		if (!b)
+			return 0;
+	}
+	__sync_fetch_and_add(&b->allocs, 1);
+	bpf_map_delete_elem(&hpending, &tid);
+	return 0;
+}
+
+static __always_inline int on_free(__u64 bucket)
+{
+	struct lt_hbucket *b = bpf_map_lookup_elem(&hbuckets, &bucket);
+
+	/* A bucket from before attach is not ours: its objects were never
+	 * counted in, so they are not counted out. */
+	if (b && b->frees < b->allocs)
+		__sync_fetch_and_add(&b->frees, 1);
+	return 0;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(goheap_entry)
+{
+	switch (bpf_get_attach_cookie(ctx)) {
+	case LT_HP_MALLOC:
+		return on_malloc(ctx);
+	case LT_HP_SETBUCKET:	/* (p RAX, b RBX) */
+		return on_setbucket(ctx->bx);
+	case LT_HP_FREE:	/* (b RAX, size RBX) */
+		return on_free(ctx->ax);
+	}
+	return 0;
+}

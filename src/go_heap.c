@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Switching on the Go runtime's heap sampler and reading its samples. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "gobin.h"
+#include "go_heap.h"
+#include "goheap.h"
+#include "goheap.skel.h"
+#include "idmap.h"
+#include "probes.h"
+
+/* Frames of the sampler itself above mallocgc: mProf_Malloc, profilealloc. */
+#define SAMPLER_FRAMES 2
+
+static int mem_rw(pid_t pid, uint64_t addr, int64_t *v, bool write)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write ? pwrite(fd, v, sizeof(*v), addr) : pread(fd, v, sizeof(*v), addr);
+	close(fd);
+	return n == sizeof(*v) ? 0 : -EFAULT;
+}
+
+int goheap_init(struct goheap_state *h, pid_t pid, struct gobin *bin)
+{
+	memset(h, 0, sizeof(*h));
+	h->pid = pid;
+	return gobin_find_var(bin, "runtime.MemProfileRate", &h->rate_addr);
+}
+
+/*
+ * Every tick, not once: a binary linked without MemProfile starts with the
+ * default rate in its data and schedinit zeroes it during start-up, after
+ * a launched command's first tick may have seen 512 KiB.
+ */
+void goheap_tick(struct goheap_state *h)
+{
+	int64_t v = 0, want = GOHEAP_DEFAULT_RATE;
+
+	if (!h->rate_addr || mem_rw(h->pid, h->rate_addr, &v, false))
+		return;
+	if (v > 0) {	/* sampling: ours, or the program's own (pprof) */
+		h->rate = v;
+		return;
+	}
+	if (mem_rw(h->pid, h->rate_addr, &want, true) == 0) {
+		h->rate = want;
+		h->we_enabled = true;
+	}
+}
+
+void goheap_stop(struct goheap_state *h)
+{
+	int64_t off = 0;
+
+	/* Leave the runtime as we found it: no sampling cost after us. */
+	if (h->we_enabled)
+		mem_rw(h->pid, h->rate_addr, &off, true);
+	h->we_enabled = false;
+}
+
+int goheap_attach(struct goheap_bpf *skel, pid_t pid, struct gobin *bin, const char *exe)
+{
+	static const struct { const char *fn; int cookie; } hooks[] = {
+		{ "runtime.mProf_Malloc", LT_HP_MALLOC },
+		{ "runtime.setprofilebucket", LT_HP_SETBUCKET },
+		{ "runtime.mProf_Free", LT_HP_FREE },
+	};
+	struct probe_req r[3];
+	uint64_t vaddr;
+
+	for (int i = 0; i < 3; i++) {
+		r[i] = (struct probe_req){ .symbol = hooks[i].fn, .obj = exe,
+					   .entry = skel->progs.goheap_entry, .nargs = 4,
+					   .cookie = hooks[i].cookie };
+		if (gobin_find_func(bin, hooks[i].fn, &vaddr, &r[i].func_size, &r[i].func_off))
+			return -ENOENT;
+	}
+	return probes_attach(r, 3, pid);
+}
+
+/* pprof's unbiasing of a heap sample (runtime/pprof protomem.go
+ * scaleHeapSample): each sample of size s at rate r stands for
+ * 1 / (1 - exp(-s/r)) objects. */
+static double scale(uint64_t size, int64_t rate)
+{
+	if (rate <= 1 || size == 0)
+		return 1;
+	return 1 / (1 - exp(-(double)size / rate));
+}
+
+int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		 struct goheap_state *h, struct lt_snapshot *snap)
+{
+	int fd = bpf_map__fd(skel->maps.hbuckets), sfd = bpf_map__fd(skel->maps.hstacks);
+	uint64_t key, next, *prev = NULL;
+	struct idmap idx = { 0 };
+	struct lt_hbucket b;
+	struct lt_frames f;
+
+	snap->has_goheap = true;
+	snap->goheap_rate = h->rate;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		struct lt_group *g;
+		uintptr_t i;
+		double objs;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &b) || b.allocs <= b.frees)
+			continue;
+		if (bpf_map_lookup_elem(sfd, &b.stack_id, &f))
+			f.nr = 0;
+		objs = (b.allocs - b.frees) * scale(b.size, h->rate);
+		i = (uintptr_t)idmap_get(&idx, b.stack_id);
+		if (!i) {
+			snap->hsites = realloc(snap->hsites, (snap->nhsites + 1) * sizeof(*g));
+			if (!snap->hsites)
+				abort();
+			g = &snap->hsites[snap->nhsites++];
+			memset(g, 0, sizeof(*g));
+			g->kind = LT_G_GOHEAP;
+			g->stack = f.nr > SAMPLER_FRAMES ?
+				stack_cache_ips(c, sym, (const uint64_t *)f.ip + SAMPLER_FRAMES,
+						f.nr - SAMPLER_FRAMES, true) : &lt_unknown_stack;
+			i = snap->nhsites;
+			idmap_put(&idx, b.stack_id, (void *)i);
+		}
+		g = &snap->hsites[i - 1];
+		g->count += llround(objs);
+		g->bytes += llround(objs * b.size);
+	}
+	idmap_free(&idx);
+	return 0;
+}

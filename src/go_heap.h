@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Go heap in use by allocation site, from the runtime's own heap sampler.
+ *
+ * Most Go binaries are linked with the sampler switched off
+ * (runtime.disableMemoryProfiling, so MemProfileRate is 0 after
+ * schedinit); leaktop then sets runtime.MemProfileRate to 512 KiB in the
+ * process, the runtime's own default, so the runtime samples one
+ * allocation per 512 KiB on average and calls its profiling hooks for
+ * those only: the cost is the runtime's normal profiling cost plus one
+ * trap per sampled allocation and per sampled object swept. In-use counts
+ * are per GC cycle, as in Go's own heap profile, and cover objects sampled
+ * since attach.
+ */
+#ifndef LEAKTOP_GO_HEAP_H
+#define LEAKTOP_GO_HEAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "snapshot.h"
+#include "stacks.h"
+
+struct goheap_bpf;
+struct gobin;
+struct symbolizer;
+
+#define GOHEAP_DEFAULT_RATE (512 * 1024)
+
+struct goheap_state {
+	pid_t pid;
+	uint64_t rate_addr;	/* runtime.MemProfileRate in the process */
+	int64_t rate;		/* the sampling rate in force, 0 before it is */
+	bool we_enabled;	/* leaktop switched the sampler on */
+};
+
+int goheap_init(struct goheap_state *h, pid_t pid, struct gobin *bin);
+/* Each tick: switch the sampler on once the runtime has initialised. */
+void goheap_tick(struct goheap_state *h);
+/* Switch it off again if leaktop switched it on. */
+void goheap_stop(struct goheap_state *h);
+int goheap_attach(struct goheap_bpf *skel, pid_t pid, struct gobin *bin, const char *exe);
+int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		 struct goheap_state *h, struct lt_snapshot *snap);
+
+#endif

@@ -42,10 +42,31 @@ leaktop: $(OBJS)
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-tests/unit/unit_tests: tests/unit/unit_tests.c $(LIB_OBJS)
+tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/gobin_tests.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
-unit: tests/unit/unit_tests
+# Go binaries for tests/unit/gobin_tests.c, built by the system's Go (1.19 on
+# Debian bookworm) from the standard library only: no network.
+GO ?= go
+GO_ENV := GOCACHE=/tmp/leaktop-gocache GOFLAGS=-mod=mod
+GO_UNIT := tests/unit/go/build
+GO_UNIT_BINS := $(addprefix $(GO_UNIT)/,hello hello_stripped hello_nocompress hello_zdebug)
+
+$(GO_UNIT)/hello: tests/unit/go/hello.go
+	cd tests/unit/go && $(GO_ENV) $(GO) build -o build/hello hello.go
+
+$(GO_UNIT)/hello_stripped: tests/unit/go/hello.go
+	cd tests/unit/go && $(GO_ENV) $(GO) build -ldflags='-s -w' -o build/hello_stripped hello.go
+
+$(GO_UNIT)/hello_nocompress: tests/unit/go/hello.go
+	cd tests/unit/go && $(GO_ENV) $(GO) build -ldflags=-compressdwarf=false \
+		-o build/hello_nocompress hello.go
+
+# Go <= 1.18 wrote DWARF as .zdebug_* sections: the same DWARF, GNU-compressed.
+$(GO_UNIT)/hello_zdebug: $(GO_UNIT)/hello_nocompress
+	objcopy --compress-debug-sections=zlib-gnu $< $@
+
+unit: tests/unit/unit_tests $(GO_UNIT_BINS)
 
 targets:
 	$(MAKE) -C tests/targets
@@ -64,5 +85,5 @@ format:
 	clang-format -i src/*.c src/*.h include/*.h bpf/*.c tests/unit/*.c
 
 clean:
-	rm -rf $(BUILD) leaktop tests/unit/unit_tests
+	rm -rf $(BUILD) leaktop tests/unit/unit_tests tests/unit/go/build
 	$(MAKE) -C tests/targets clean

@@ -59,6 +59,7 @@ struct gobin_priv {
 	bool have_pcln;
 	struct pclntab pc;
 	Dwarf *dw;
+	bool inflated;		/* compressed debug sections inflated by us */
 	csh cs;
 	bool cs_open;
 };
@@ -627,7 +628,6 @@ int gobin_open(const char *path, struct gobin *g)
 	if (!p)
 		return -ENOMEM;
 	g->priv = p;
-	p->fd = -1;
 	elf_version(EV_CURRENT);
 	p->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (p->fd < 0) {
@@ -1390,7 +1390,6 @@ static const struct member_field {
 struct dwarf_walk {
 	struct go_layout *out;
 	int minor;
-	int structs;	/* runtime.g and runtime.gobuf seen */
 	int consts;	/* waitReason constants mapped */
 };
 
@@ -1463,18 +1462,19 @@ static void dwarf_visit(Dwarf_Die *die, struct dwarf_walk *w)
 	if (tag == DW_TAG_structure_type &&
 	    (!strcmp(name, "runtime.g") || !strcmp(name, "runtime.gobuf"))) {
 		dwarf_members(die, name, w->out);
-		w->structs++;
 	} else if (tag == DW_TAG_constant && !strncmp(name, "runtime.waitReason", 18)) {
 		dwarf_constant(die, name, w);
 	}
 }
 
 /*
- * libdw (dwarf_begin_elf -> check_section, elfutils >= 0.165) inflates
- * SHF_COMPRESSED .debug_* sections (Go >= 1.19) with elf_compress() and
- * GNU .zdebug_* sections (Go <= 1.18: "ZLIB" + 8-byte big-endian size +
- * zlib stream) with elf_compress_gnu(). Inflating them here first does not
- * depend on that: both calls are no-ops on sections already inflated.
+ * Compressed DWARF: Go >= 1.19 writes SHF_COMPRESSED .debug_* sections
+ * (Elf64_Chdr + zlib), Go <= 1.18 wrote GNU .zdebug_* sections ("ZLIB",
+ * 8-byte big-endian size, zlib stream). libdw's dwarf_begin_elf() inflates
+ * both itself (check_section(): elf_compress() and elf_compress_gnu(),
+ * elfutils >= 0.165; checked with 0.188 on both kinds). Should a libdw not
+ * find the types, the sections are inflated here with the same libelf
+ * calls and DWARF is read again.
  */
 static void inflate_debug(struct gobin_priv *p)
 {
@@ -1497,32 +1497,54 @@ static void inflate_debug(struct gobin_priv *p)
 	}
 }
 
+static bool layout_complete(const struct go_layout *l)
+{
+	return l->g_goid >= 0 && l->g_atomicstatus >= 0 && l->g_waitreason >= 0 &&
+	       l->g_sched >= 0 && l->g_gopc >= 0 && l->g_startpc >= 0 && l->gobuf_sp >= 0 &&
+	       l->gobuf_pc >= 0 && l->gobuf_bp >= 0;
+}
+
+/* The top-level DIEs of every unit: Go puts types and constants there. */
+static int dwarf_read(Dwarf *dw, struct dwarf_walk *w)
+{
+	Dwarf_CU *cu = NULL;
+	Dwarf_Die cudie, die;
+	uint8_t utype;
+
+	layout_init(w->out);
+	w->consts = 0;
+	while (dwarf_get_units(dw, cu, &cu, NULL, &utype, &cudie, NULL) == 0) {
+		if (dwarf_child(&cudie, &die) != 0)
+			continue;
+		do
+			dwarf_visit(&die, w);
+		while (dwarf_siblingof(&die, &die) == 0);
+	}
+	return layout_complete(w->out) ? 0 : -ENODATA;
+}
+
 static int layout_dwarf(struct gobin *g, struct go_layout *out)
 {
 	struct gobin_priv *p = g->priv;
 	struct dwarf_walk w = { .out = out, .minor = g->major == 1 ? g->minor : 0 };
 	const struct go_table *t;
-	Dwarf_CU *cu = NULL;
-	Dwarf_Die cudie, die;
-	uint8_t utype;
+	int err = -ENODATA;
 
-	if (!p->dw) {
+	if (!p->dw)
+		p->dw = dwarf_begin_elf(p->elf, DWARF_C_READ, NULL);
+	if (p->dw)
+		err = dwarf_read(p->dw, &w);
+	if (err && !p->inflated) {
+		p->inflated = true;
+		if (p->dw)
+			dwarf_end(p->dw);
 		inflate_debug(p);
 		p->dw = dwarf_begin_elf(p->elf, DWARF_C_READ, NULL);
-		if (!p->dw)
-			return -ENODATA;
+		if (p->dw)
+			err = dwarf_read(p->dw, &w);
 	}
-	while (dwarf_get_units(p->dw, cu, &cu, NULL, &utype, &cudie, NULL) == 0) {
-		if (dwarf_child(&cudie, &die) != 0)
-			continue;
-		do
-			dwarf_visit(&die, &w);
-		while (dwarf_siblingof(&die, &die) == 0);
-	}
-	if (out->g_goid < 0 || out->g_atomicstatus < 0 || out->g_waitreason < 0 ||
-	    out->g_sched < 0 || out->g_gopc < 0 || out->g_startpc < 0 || out->gobuf_sp < 0 ||
-	    out->gobuf_pc < 0 || out->gobuf_bp < 0)
-		return -ENODATA;
+	if (err)
+		return err;
 	/* constants pruned from DWARF: the values of this release, if known */
 	if (!w.consts && (t = table_for(g->major, g->minor)))
 		table_reasons(t, g->minor, out);

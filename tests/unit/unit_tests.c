@@ -21,6 +21,8 @@
 
 static int failed;
 
+int gobin_tests(const char *go_plain, const char *go_stripped);
+
 static void check(int cond, const char *name, const char *why)
 {
 	if (cond) {
@@ -236,5 +238,6 @@ int main(void)
 	test_options();
 	test_render();
 	test_idmap();
+	failed += gobin_tests("tests/unit/go/build/hello", "tests/unit/go/build/hello_stripped");
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,760 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of src/gobin.c on tests/unit/go/hello.go built with Debian's
+ * Go 1.19: plain (DWARF, .symtab), stripped (-ldflags='-s -w') and, next to
+ * them, hello_nocompress (-compressdwarf=false) and hello_zdebug (the same
+ * DWARF as Go <= 1.18 wrote it, .zdebug_*). The plain build's .symtab is
+ * the ground truth for the stripped one; a live run of the stripped build
+ * checks the layout against a real blocked goroutine. Prints "ok NAME" or
+ * "FAIL NAME: why" per check and returns the number of failures.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "gobin.h"
+
+int gobin_tests(const char *go_plain, const char *go_stripped);
+
+#define G_WAITING 4	/* _Gwaiting */
+
+static int gb_failed;
+static char *gb_src;	/* tests/unit/go/hello.go, should the recorded path have moved */
+
+static void gb_check(int cond, const char *name, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (cond) {
+		printf("ok %s\n", name);
+		return;
+	}
+	printf("FAIL %s: ", name);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	gb_failed++;
+}
+
+/* ------------------------------------------------ ELF ground truth */
+
+struct gb_elf {
+	int fd;
+	Elf *elf;
+};
+
+static int gb_elf_open(const char *path, struct gb_elf *e)
+{
+	elf_version(EV_CURRENT);
+	e->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (e->fd < 0)
+		return -errno;
+	e->elf = elf_begin(e->fd, ELF_C_READ_MMAP, NULL);
+	if (!e->elf) {
+		close(e->fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+static void gb_elf_close(struct gb_elf *e)
+{
+	elf_end(e->elf);
+	close(e->fd);
+}
+
+static Elf_Scn *gb_scn(struct gb_elf *e, const char *name, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+	size_t shstr;
+
+	if (elf_getshdrstrndx(e->elf, &shstr))
+		return NULL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		const char *n;
+
+		if (gelf_getshdr(scn, sh) && (n = elf_strptr(e->elf, shstr, sh->sh_name)) &&
+		    strcmp(n, name) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+/* The section holding vaddr: its name and the offset of vaddr in it. */
+static int gb_scn_rel(struct gb_elf *e, uint64_t vaddr, char *name, size_t len, uint64_t *rel)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	size_t shstr;
+
+	if (elf_getshdrstrndx(e->elf, &shstr))
+		return -EINVAL;
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (!gelf_getshdr(scn, &sh) || !(sh.sh_flags & SHF_ALLOC) || vaddr < sh.sh_addr ||
+		    vaddr >= sh.sh_addr + sh.sh_size)
+			continue;
+		snprintf(name, len, "%s", elf_strptr(e->elf, shstr, sh.sh_name));
+		*rel = vaddr - sh.sh_addr;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* Calls fn for every sized function symbol; returns how many. */
+static int gb_each_func(struct gb_elf *e, void (*fn)(const char *, GElf_Sym *, void *),
+			void *arg)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int n = 0;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 1; i < d->d_size / sizeof(Elf64_Sym); i++) {
+			GElf_Sym s;
+			const char *name;
+
+			if (!gelf_getsym(d, i, &s) || GELF_ST_TYPE(s.st_info) != STT_FUNC ||
+			    !s.st_size || !(name = elf_strptr(e->elf, sh.sh_link, s.st_name)))
+				continue;
+			fn(name, &s, arg);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int gb_sym(struct gb_elf *e, const char *want, GElf_Sym *out)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		Elf_Data *d;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		for (size_t i = 1; i < d->d_size / sizeof(Elf64_Sym); i++) {
+			const char *name;
+
+			if (gelf_getsym(d, i, out) &&
+			    (name = elf_strptr(e->elf, sh.sh_link, out->st_name)) &&
+			    strcmp(name, want) == 0)
+				return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static char *gb_sibling(const char *path, const char *name)
+{
+	const char *slash = strrchr(path, '/');
+	int dir = slash ? (int)(slash - path + 1) : 0;
+	char *out;
+
+	if (asprintf(&out, "%.*s%s", dir, path, name) < 0)
+		return NULL;
+	return out;
+}
+
+/* Line `line` of a source file, to compare a pclntab position with. */
+static int gb_source_line(const char *file, int line, char *buf, size_t len)
+{
+	FILE *f = fopen(file, "r");
+	int n = 0;
+
+	if (!f && gb_src && strstr(file, "/hello.go"))
+		f = fopen(gb_src, "r");
+
+	if (!f)
+		return -errno;
+	while (fgets(buf, len, f))
+		if (++n == line) {
+			fclose(f);
+			return 0;
+		}
+	fclose(f);
+	return -ENOENT;
+}
+
+/* ------------------------------------------------------------ tests */
+
+static void test_open(const char *plain, const char *stripped, struct gobin *gp,
+		      struct gobin *gs, int *ep, int *es)
+{
+	*ep = gobin_open(plain, gp);
+	*es = gobin_open(stripped, gs);
+	gb_check(!*ep, "gobin_open_plain", "%s: %s", plain, strerror(-*ep));
+	gb_check(!*es, "gobin_open_stripped", "%s: %s", stripped, strerror(-*es));
+}
+
+static void test_version(struct gobin *gp, struct gobin *gs)
+{
+	gb_check(!strncmp(gp->version, "go1.19", 6) && gp->major == 1 && gp->minor == 19,
+		 "gobin_version_plain", "version '%s' %d.%d", gp->version, gp->major, gp->minor);
+	gb_check(!strcmp(gp->version, gs->version) && gs->major == 1 && gs->minor == 19,
+		 "gobin_version_stripped", "version '%s' %d.%d", gs->version, gs->major,
+		 gs->minor);
+	gb_check(!gp->stripped && gs->stripped, "gobin_stripped_flag", "plain %d stripped %d",
+		 gp->stripped, gs->stripped);
+	gb_check(gp->has_dwarf && !gs->has_dwarf, "gobin_has_dwarf", "plain %d stripped %d",
+		 gp->has_dwarf, gs->has_dwarf);
+}
+
+static void test_gopark(struct gobin *gp, struct gobin *gs, struct gb_elf *ep)
+{
+	uint64_t va1 = 0, sz1 = 0, off1 = 0, va2 = 0, sz2 = 0, off2 = 0;
+	int e1 = gobin_find_func(gp, "runtime.gopark", &va1, &sz1, &off1);
+	int e2 = gobin_find_func(gs, "runtime.gopark", &va2, &sz2, &off2);
+	GElf_Sym s = { 0 };
+
+	gb_check(!e1 && !gb_sym(ep, "runtime.gopark", &s) && va1 == s.st_value &&
+		 sz1 == s.st_size && va1 && off1, "gobin_find_func_gopark_plain",
+		 "err %d vaddr %#lx size %lu, .symtab %#lx %lu", e1, va1, sz1, s.st_value,
+		 s.st_size);
+	gb_check(!e2 && va1 == va2 && sz1 == sz2 && off1 == off2,
+		 "gobin_find_func_gopark_stripped",
+		 "err %d: plain %#lx+%lu @%#lx, stripped (pclntab) %#lx+%lu @%#lx", e2, va1, sz1,
+		 off1, va2, sz2, off2);
+	gb_check(gobin_find_func(gs, "main.noSuchFunction", &va2, &sz2, &off2) == -ENOENT,
+		 "gobin_find_func_missing", "expected -ENOENT");
+}
+
+struct func_cmp {
+	struct gobin *gs;
+	int checked, bad;
+	char first_bad[160];
+};
+
+/*
+ * Every function of the plain .symtab, looked up in the stripped build.
+ * The pclntab names ABI wrappers like the function they wrap (.symtab adds
+ * ".abi0" to the ABI0 one) and writes array lengths in the names of
+ * generated type..eq functions as "[...]".
+ */
+static void cmp_one(const char *name, GElf_Sym *s, void *arg)
+{
+	struct func_cmp *c = arg;
+	uint64_t va = 0, sz = 0, entry = 0;
+	size_t len = strlen(name);
+	const char *at;
+	int err;
+
+	if (!strncmp(name, "type..", 6))
+		return;
+	at = gobin_func_at(c->gs, s->st_value + s->st_size - 1, &entry);
+	err = gobin_find_func(c->gs, name, &va, &sz, NULL);
+	if (len > 5 && !strcmp(name + len - 5, ".abi0"))
+		len -= 5;
+	c->checked++;
+	if (at && !strncmp(at, name, len) && !at[len] && entry == s->st_value && !err &&
+	    va == s->st_value && sz == s->st_size)
+		return;
+	if (!c->bad++)
+		snprintf(c->first_bad, sizeof(c->first_bad),
+			 "%s %#lx+%lu: func_at '%s' %#lx, find_func %d %#lx+%lu", name,
+			 s->st_value, s->st_size, at ? at : "(null)", entry, err, va, sz);
+}
+
+static void test_all_funcs(struct gobin *gs, struct gb_elf *ep)
+{
+	struct func_cmp c = { .gs = gs };
+
+	gb_each_func(ep, cmp_one, &c);
+	gb_check(c.checked > 1000 && !c.bad, "gobin_pclntab_vs_symtab",
+		 "%d of %d functions differ; first: %s", c.bad, c.checked, c.first_bad);
+}
+
+static void test_func_at(struct gobin *gs)
+{
+	static const char *const names[] = { "runtime.gopark", "runtime.mallocgc",
+		"runtime.newproc1", "runtime.goexit", "main.leakySend", "main.leakySend.func1",
+		"main.main", "fmt.Fprintln" };
+	char why[200] = "";
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		uint64_t va, sz, e1 = 0, e2 = 0, e3 = 0;
+		const char *a, *b, *c;
+
+		if (gobin_find_func(gs, names[i], &va, &sz, NULL)) {
+			snprintf(why, sizeof(why), "%s not found", names[i]);
+			bad++;
+			continue;
+		}
+		a = gobin_func_at(gs, va, &e1);
+		b = gobin_func_at(gs, va + sz / 2, &e2);
+		c = gobin_func_at(gs, va + sz - 1, &e3);
+		if (a && b && c && !strcmp(a, names[i]) && !strcmp(b, names[i]) &&
+		    !strcmp(c, names[i]) && e1 == va && e2 == va && e3 == va)
+			continue;
+		snprintf(why, sizeof(why), "%s at %#lx gives '%s'", names[i], va, a ? a : "");
+		bad++;
+	}
+	gb_check(!bad, "gobin_func_at_roundtrip", "%s", why);
+	gb_check(!gobin_func_at(gs, 0x1000, NULL) && !gobin_func_at(gs, ~0ull, NULL),
+		 "gobin_func_at_outside", "an address outside the text has a function");
+}
+
+static void test_func_line(struct gobin *gs)
+{
+	const char *file = NULL;
+	char src[256] = "";
+	uint64_t va, sz;
+	int line = 0, err;
+
+	err = gobin_find_func(gs, "main.leakySend", &va, &sz, NULL);
+	if (!err)
+		err = gobin_func_line(gs, va, &file, &line);
+	if (!err)
+		err = gb_source_line(file, line, src, sizeof(src));
+	gb_check(!err && strstr(file, "/hello.go") && strstr(src, "func leakySend("),
+		 "gobin_func_line", "err %d: %s:%d is '%s'", err, file ? file : "", line, src);
+}
+
+static void test_vars(struct gobin *gp, struct gobin *gs, struct gb_elf *ep,
+		      struct gb_elf *es)
+{
+	static const char *const vars[] = { "runtime.allgs", "runtime.allglen",
+					    "runtime.allgptr", "runtime.MemProfileRate" };
+
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
+		uint64_t sym = 0, code = 0, strip = 0, r1 = 0, r2 = 0;
+		char n1[64] = "", n2[64] = "", name[64];
+		int e1 = gobin_find_var(gp, vars[i], &sym);
+		int e2 = gobin_find_var_code(gp, vars[i], &code);
+		int e3 = gobin_find_var(gs, vars[i], &strip);
+		GElf_Sym s = { 0 };
+
+		snprintf(name, sizeof(name), "gobin_find_var_%s", vars[i] + 8);
+		gb_check(!e1 && !gb_sym(ep, vars[i], &s) && sym == s.st_value && !e2 &&
+			 code == sym, name, "symtab %d %#lx, decoded %d %#lx, .symtab %#lx", e1,
+			 sym, e2, code, s.st_value);
+		/* The -s -w build has a longer .go.buildinfo (its -ldflags are
+		 * recorded), which shifts the data sections: compare the
+		 * position within the section. */
+		gb_scn_rel(ep, sym, n1, sizeof(n1), &r1);
+		gb_scn_rel(es, strip, n2, sizeof(n2), &r2);
+		snprintf(name, sizeof(name), "gobin_find_var_%s_stripped", vars[i] + 8);
+		gb_check(!e3 && n1[0] && !strcmp(n1, n2) && r1 == r2, name,
+			 "err %d: plain %s+%#lx, stripped %s+%#lx", e3, n1, r1, n2, r2);
+	}
+}
+
+static int layout_cmp(const struct go_layout *a, const struct go_layout *b, char *why,
+		      size_t len)
+{
+	if (a->g_goid != b->g_goid || a->g_atomicstatus != b->g_atomicstatus ||
+	    a->g_waitreason != b->g_waitreason || a->g_gopc != b->g_gopc ||
+	    a->g_startpc != b->g_startpc || a->g_sched != b->g_sched ||
+	    a->g_parentgoid != b->g_parentgoid || a->g_waitsince != b->g_waitsince ||
+	    a->gobuf_sp != b->gobuf_sp || a->gobuf_pc != b->gobuf_pc ||
+	    a->gobuf_bp != b->gobuf_bp) {
+		snprintf(why, len, "offsets differ: goid %d/%d status %d/%d reason %d/%d "
+			 "gopc %d/%d startpc %d/%d sched %d/%d bp %d/%d", a->g_goid, b->g_goid,
+			 a->g_atomicstatus, b->g_atomicstatus, a->g_waitreason, b->g_waitreason,
+			 a->g_gopc, b->g_gopc, a->g_startpc, b->g_startpc, a->g_sched,
+			 b->g_sched, a->gobuf_bp, b->gobuf_bp);
+		return -1;
+	}
+	for (int i = 0; i < GO_WAIT_REASONS; i++) {
+		const char *x = a->wait_reason[i], *y = b->wait_reason[i];
+
+		if ((!x) != (!y) || (x && strcmp(x, y))) {
+			snprintf(why, len, "wait_reason[%d] '%s' vs '%s'", i, x ? x : "(null)",
+				 y ? y : "(null)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int layout_119(const struct go_layout *l, char *why, size_t len)
+{
+	if (l->g_goid != 152 || l->g_atomicstatus != 144 || l->g_waitreason != 176 ||
+	    l->g_gopc != 296 || l->g_startpc != 312 || l->g_sched != 56 ||
+	    l->g_parentgoid != -1 || l->gobuf_sp != 0 || l->gobuf_pc != 8 || l->gobuf_bp != 48) {
+		snprintf(why, len, "goid %d status %d reason %d gopc %d startpc %d sched %d "
+			 "parentgoid %d gobuf %d/%d/%d", l->g_goid, l->g_atomicstatus,
+			 l->g_waitreason, l->g_gopc, l->g_startpc, l->g_sched, l->g_parentgoid,
+			 l->gobuf_sp, l->gobuf_pc, l->gobuf_bp);
+		return -1;
+	}
+	if (!l->wait_reason[15] || strcmp(l->wait_reason[15], "chan send") ||
+	    !l->wait_reason[14] || strcmp(l->wait_reason[14], "chan receive") ||
+	    !l->wait_reason[18] || strcmp(l->wait_reason[18], "semacquire")) {
+		snprintf(why, len, "wait reasons 14/15/18: '%s' '%s' '%s'",
+			 l->wait_reason[14] ? l->wait_reason[14] : "(null)",
+			 l->wait_reason[15] ? l->wait_reason[15] : "(null)",
+			 l->wait_reason[18] ? l->wait_reason[18] : "(null)");
+		return -1;
+	}
+	return 0;
+}
+
+static void test_layout(struct gobin *gp, struct gobin *gs, struct go_layout *lp,
+			struct go_layout *ls)
+{
+	struct go_layout t;
+	char why[256] = "";
+	int e1 = gobin_layout(gp, lp), e2 = gobin_layout(gs, ls);
+
+	gobin_layout_table(1, 19, &t);
+	gb_check(!e1 && !strcmp(lp->source, "dwarf") && !layout_119(lp, why, sizeof(why)),
+		 "gobin_layout_dwarf", "err %d source %s: %s", e1, e1 ? "" : lp->source, why);
+	gb_check(!e1 && !layout_cmp(lp, &t, why, sizeof(why)), "gobin_layout_dwarf_eq_table",
+		 "%s", why);
+	gb_check(!e2 && !strcmp(ls->source, "table") && !layout_119(ls, why, sizeof(why)) &&
+		 !layout_cmp(ls, lp, why, sizeof(why)), "gobin_layout_stripped_table",
+		 "err %d: %s", e2, why);
+}
+
+/* Does the file have DWARF compressed the way Go 1.19 does (SHF_COMPRESSED)
+ * or Go <= 1.18 did (.zdebug_info)? */
+static int dwarf_kind(const char *path)
+{
+	struct gb_elf e;
+	GElf_Shdr sh;
+	int kind = -1;
+
+	if (gb_elf_open(path, &e))
+		return -1;
+	if (gb_scn(&e, ".debug_info", &sh))
+		kind = (sh.sh_flags & SHF_COMPRESSED) ? 1 : 0;
+	else if (gb_scn(&e, ".zdebug_info", &sh))
+		kind = 2;
+	gb_elf_close(&e);
+	return kind;
+}
+
+static void test_variant(const char *plain, const char *file, int want_kind,
+			 const struct go_layout *ref, const char *name)
+{
+	char *path = gb_sibling(plain, file), why[256] = "";
+	struct go_layout l = { .source = "" };
+	struct gobin g;
+	int kind = path ? dwarf_kind(path) : -1, err = -ENOENT;
+
+	if (path && access(path, R_OK) == 0 && !(err = gobin_open(path, &g))) {
+		err = gobin_layout(&g, &l);
+		gobin_close(&g);
+	}
+	gb_check(kind == want_kind && !err && !strcmp(l.source, "dwarf") &&
+		 !layout_cmp(&l, ref, why, sizeof(why)), name,
+		 "%s: DWARF kind %d (want %d), layout %d %s", path ? path : file, kind,
+		 want_kind, err, why);
+	free(path);
+}
+
+/* The tables against shared/notes/go-runtime.md sections 3 and 4. */
+struct note_row {
+	int minor, status, goid, reason, parent, gopc, startpc, bp;
+	int wr[4];		/* chan receive, chan send, semacquire, sync.Mutex.Lock */
+};
+
+static const struct note_row notes[] = {
+	{ 17, 144, 152, 176, -1, 296, 312, 48, { 14, 15, 18, -1 } },
+	{ 18, 144, 152, 176, -1, 296, 312, 48, { 14, 15, 18, -1 } },
+	{ 20, 144, 152, 176, -1, 296, 312, 48, { 14, 15, 18, 21 } },
+	{ 21, 144, 152, 176, 272, 280, 296, 48, { 14, 15, 18, 21 } },
+	{ 22, 144, 152, 176, 272, 280, 296, 48, { 14, 15, 18, 21 } },
+	{ 23, 152, 160, 184, 280, 288, 304, 48, { 14, 15, 18, 21 } },
+	{ 24, 152, 160, 184, 280, 288, 304, 48, { 14, 15, 18, 21 } },
+	{ 25, 144, 152, 176, 272, 280, 296, 40, { 14, 15, 19, 22 } },
+	{ 26, 144, 152, 176, 280, 288, 304, 40, { 19, 20, 13, 22 } },
+};
+
+static bool reason_is(const struct go_layout *l, int v, const char *s)
+{
+	if (v < 0)
+		return true;
+	return l->wait_reason[v] && !strcmp(l->wait_reason[v], s);
+}
+
+static void test_tables(void)
+{
+	static const char *const wr[4] = { "chan receive", "chan send", "semacquire",
+					   "sync.Mutex.Lock" };
+	char why[128] = "";
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof(notes) / sizeof(notes[0]); i++) {
+		const struct note_row *n = &notes[i];
+		struct go_layout l;
+		bool ok = !gobin_layout_table(1, n->minor, &l) && l.g_atomicstatus == n->status &&
+			  l.g_goid == n->goid && l.g_waitreason == n->reason &&
+			  l.g_parentgoid == n->parent && l.g_gopc == n->gopc &&
+			  l.g_startpc == n->startpc && l.g_sched == 56 && l.gobuf_bp == n->bp &&
+			  reason_is(&l, 2, "IO wait");
+
+		for (int k = 0; k < 4; k++)
+			ok = ok && reason_is(&l, n->wr[k], wr[k]);
+		if (!ok) {
+			snprintf(why, sizeof(why), "Go 1.%d differs from the notes", n->minor);
+			bad++;
+		}
+	}
+	gb_check(!bad, "gobin_tables_vs_notes", "%s", why);
+}
+
+static void test_notsup(const char *stripped)
+{
+	struct go_layout l;
+	struct gobin g;
+	int e1 = -1, e2 = -1;
+
+	if (gobin_open(stripped, &g) == 0) {
+		g.minor = 99;	/* a release the tables do not know, no DWARF */
+		e1 = gobin_layout(&g, &l);
+		g.minor = 16;
+		e2 = gobin_layout(&g, &l);
+		gobin_close(&g);
+	}
+	gb_check(e1 == -ENOTSUP && e2 == -ENOTSUP, "gobin_layout_unknown_version",
+		 "Go 1.99: %d, Go 1.16: %d (want -ENOTSUP)", e1, e2);
+}
+
+static void test_not_go(void)
+{
+	struct gobin g;
+	int e1 = gobin_open("/bin/true", &g), e2;
+
+	if (!e1)
+		gobin_close(&g);
+	e2 = gobin_open("/etc/passwd", &g);
+	if (!e2)
+		gobin_close(&g);
+	gb_check(e1 == -ENOEXEC && e2 == -ENOEXEC, "gobin_not_go",
+		 "/bin/true: %d, /etc/passwd: %d (want -ENOEXEC)", e1, e2);
+}
+
+/* ------------------------------------------------------ live process */
+
+struct live_g {
+	uint64_t goid, startpc, gopc, sched_pc, sched_sp;
+	uint32_t status;
+	uint8_t reason;
+};
+
+static int live_read(int fd, uint64_t addr, void *buf, size_t len)
+{
+	return pread(fd, buf, len, addr) == (ssize_t)len ? 0 : -EIO;
+}
+
+static uint64_t field(const uint8_t *b, int off, int size)
+{
+	uint64_t v = 0;
+
+	memcpy(&v, b + off, size);
+	return v;
+}
+
+/* All goroutines of the process from allgs, as go_census does. */
+static int live_gs(int fd, const struct go_layout *l, uint64_t allgs, struct live_g *out,
+		   int max)
+{
+	uint64_t hdr[3], ptrs[256];
+	uint8_t g[512];
+	int n = 0;
+
+	if (live_read(fd, allgs, hdr, sizeof(hdr)) || hdr[1] > 256 ||
+	    live_read(fd, hdr[0], ptrs, hdr[1] * 8))
+		return -EIO;
+	for (uint64_t i = 0; i < hdr[1] && n < max; i++) {
+		struct live_g *o = &out[n];
+
+		if (!ptrs[i] || live_read(fd, ptrs[i], g, sizeof(g)))
+			continue;
+		o->goid = field(g, l->g_goid, 8);
+		o->status = field(g, l->g_atomicstatus, 4) & ~0x1000u;
+		o->reason = field(g, l->g_waitreason, 1);
+		o->startpc = field(g, l->g_startpc, 8);
+		o->gopc = field(g, l->g_gopc, 8);
+		o->sched_pc = field(g, l->g_sched + l->gobuf_pc, 8);
+		o->sched_sp = field(g, l->g_sched + l->gobuf_sp, 8);
+		n++;
+	}
+	return n;
+}
+
+static int live_start(const char *path, pid_t *pid)
+{
+	char buf[16] = "";
+	int fds[2];
+	struct pollfd pfd;
+
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	*pid = fork();
+	if (*pid < 0)
+		return -errno;
+	if (*pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		execl(path, path, "20s", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	if (poll(&pfd, 1, 10000) != 1 || read(fds[0], buf, sizeof(buf) - 1) < 5 ||
+	    strncmp(buf, "ready", 5)) {
+		close(fds[0]);
+		return -ETIMEDOUT;
+	}
+	close(fds[0]);
+	return 0;
+}
+
+static const struct live_g *find_leaked(struct gobin *g, const struct go_layout *l,
+					struct live_g *gs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		const char *start = gobin_func_at(g, gs[i].startpc, NULL);
+		const char *r = l->wait_reason[gs[i].reason];
+
+		if (gs[i].status == G_WAITING && r && !strcmp(r, "chan send") && start &&
+		    !strcmp(start, "main.leakySend.func1"))
+			return &gs[i];
+	}
+	return NULL;
+}
+
+static void live_checks(struct gobin *g, const struct go_layout *l, int fd, uint64_t allglen,
+			struct live_g *gs, int n)
+{
+	const struct live_g *lk = NULL;
+	const char *creator = NULL, *parked = NULL, *file = "";
+	char src[256] = "";
+	uint64_t len = 0;
+	int line = 0;
+	bool main_g = false;
+
+	for (int i = 0; i < n; i++)
+		main_g |= gs[i].goid == 1;
+	live_read(fd, allglen, &len, sizeof(len));
+	gb_check(n > 0 && main_g && len >= (uint64_t)n, "gobin_live_allgs",
+		 "%d goroutines read, goid 1 %s, allglen %lu", n, main_g ? "seen" : "missing",
+		 len);
+	lk = find_leaked(g, l, gs, n);
+	if (lk) {
+		creator = gobin_func_at(g, lk->gopc, NULL);
+		parked = gobin_func_at(g, lk->sched_pc, NULL);
+		if (!gobin_func_line(g, lk->gopc - 1, &file, &line))
+			gb_source_line(file, line, src, sizeof(src));
+	}
+	gb_check(lk && creator && !strcmp(creator, "main.leakySend") && strstr(src, "go func()"),
+		 "gobin_live_chan_send", "blocked goroutine %s; created by %s at %s:%d '%s'",
+		 lk ? "found" : "not found", creator ? creator : "?", file, line, src);
+	gb_check(lk && parked && !strcmp(parked, "runtime.gopark") && lk->sched_sp,
+		 "gobin_live_gobuf", "sched.pc in %s, sched.sp %#lx", parked ? parked : "?",
+		 lk ? lk->sched_sp : 0);
+}
+
+/* Run the stripped build and read its blocked goroutine with what the
+ * stripped binary alone gave: allgs, allglen and the table layout. */
+static void test_live(const char *path, struct gobin *g, const struct go_layout *l)
+{
+	struct live_g gs[256];
+	uint64_t allgs, allglen;
+	char mem[64];
+	int fd, n = 0, err;
+	pid_t pid = -1;
+
+	if (gobin_find_var(g, "runtime.allgs", &allgs) ||
+	    gobin_find_var(g, "runtime.allglen", &allglen)) {
+		gb_check(0, "gobin_live", "runtime.allgs/allglen not found");
+		return;
+	}
+	err = live_start(path, &pid);
+	if (err) {
+		gb_check(0, "gobin_live", "could not run %s: %s", path, strerror(-err));
+		if (pid > 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+		return;
+	}
+	snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+	fd = open(mem, O_RDONLY | O_CLOEXEC);
+	/* the goroutine parks soon after "ready": give it up to 2 s */
+	for (int i = 0; fd >= 0 && i < 100; i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		n = live_gs(fd, l, allgs, gs, 256);
+		if (n > 0 && find_leaked(g, l, gs, n))
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (fd >= 0) {
+		live_checks(g, l, fd, allglen, gs, n > 0 ? n : 0);
+		close(fd);
+	} else {
+		gb_check(0, "gobin_live", "%s: %s", mem, strerror(errno));
+	}
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static void run_all(const char *go_plain, const char *go_stripped, struct gobin *gp,
+		    struct gobin *gs, struct gb_elf *ep, struct gb_elf *es)
+{
+	struct go_layout lp, ls;
+
+	test_version(gp, gs);
+	test_gopark(gp, gs, ep);
+	test_all_funcs(gs, ep);
+	test_func_at(gs);
+	test_func_line(gs);
+	test_vars(gp, gs, ep, es);
+	test_layout(gp, gs, &lp, &ls);
+	gb_check(dwarf_kind(go_plain) == 1, "gobin_dwarf_compressed",
+		 "%s: .debug_info is not SHF_COMPRESSED", go_plain);
+	test_variant(go_plain, "hello_nocompress", 0, &lp, "gobin_layout_uncompressed_dwarf");
+	test_variant(go_plain, "hello_zdebug", 2, &lp, "gobin_layout_zdebug");
+	test_tables();
+	test_notsup(go_stripped);
+	test_not_go();
+	test_live(go_stripped, gs, &ls);
+}
+
+int gobin_tests(const char *go_plain, const char *go_stripped)
+{
+	struct gobin gp, gs;
+	struct gb_elf ep, es;
+	int e1, e2, e3 = -1, e4 = -1;
+
+	gb_failed = 0;
+	gb_src = gb_sibling(go_plain, "../hello.go");
+	test_open(go_plain, go_stripped, &gp, &gs, &e1, &e2);
+	if (!e1 && !e2) {
+		e3 = gb_elf_open(go_plain, &ep);
+		e4 = gb_elf_open(go_stripped, &es);
+		gb_check(!e3 && !e4, "gobin_elf_open", "libelf: %d %d", e3, e4);
+	}
+	if (!e3 && !e4)
+		run_all(go_plain, go_stripped, &gp, &gs, &ep, &es);
+	if (!e3)
+		gb_elf_close(&ep);
+	if (!e4)
+		gb_elf_close(&es);
+	if (!e1)
+		gobin_close(&gp);
+	if (!e2)
+		gobin_close(&gs);
+	free(gb_src);
+	gb_src = NULL;
+	return gb_failed;
+}

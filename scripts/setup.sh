@@ -9,6 +9,8 @@ packages=(
 	libc6-dbg           # glibc internals by name in stacks
 	libjemalloc2        # tests: a process whose malloc is not glibc's
 	python3             # test runner
+	golang-go           # Go test targets
+	binutils            # objcopy, nm in tests
 	bpftrace            # benchmark: the empty-probe floor
 )
 

@@ -18,7 +18,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 g_goid_off;	/* offset of goid in runtime.g */
+const volatile __u32 g_goid_off;	/* offsets in runtime.g (DWARF or tables) */
+const volatile __u32 g_gopc_off;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -84,6 +85,7 @@ int BPF_KPROBE(gopark_entry)
 	p.g = ctx->r14;
 	if (bpf_probe_read_user(&goid, sizeof(goid), (void *)(p.g + g_goid_off)) || !goid)
 		return 0;	/* g0 or unreadable: not a goroutine */
+	bpf_probe_read_user(&p.gopc, sizeof(p.gopc), (void *)(p.g + g_gopc_off));
 	p.reason = ctx->cx & 0xff;
 	p.parked_ns = bpf_ktime_get_ns();
 	p.stack_id = intern_stack(ctx);

@@ -24,6 +24,7 @@ enum lt_glost {
 
 struct lt_park {
 	__u64 g;		/* the runtime.g, to check it is still parked */
+	__u64 gopc;		/* its creation site: the go statement's PC */
 	__u64 parked_ns;	/* CLOCK_MONOTONIC */
 	__u64 stack_id;		/* 0: not stored */
 	__u32 reason;		/* gopark's waitReason */

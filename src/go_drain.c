@@ -177,7 +177,7 @@ static double park_age(struct goroutines_bpf *skel, struct go_state *gs, const s
 	struct lt_park p;
 
 	*known = bpf_map_lookup_elem(bpf_map__fd(skel->maps.parks), &g->goid, &p) == 0 &&
-		 p.g == g->g && p.reason == g->reason;
+		 p.g == g->g && p.gopc == g->gopc && p.reason == g->reason;
 	if (*known)
 		return (now - p.parked_ns) / 1e9;
 	return (now - gs->attach_ns) / 1e9;

@@ -158,6 +158,7 @@ static int load_goroutines(struct session *s)
 	if (!skel)
 		return -errno;
 	skel->rodata->g_goid_off = s->go.layout.g_goid;
+	skel->rodata->g_gopc_off = s->go.layout.g_gopc;
 	probes_prepare(skel->progs.gopark_entry);
 	bpf_map__set_max_entries(skel->maps.parks, s->opt.max_threads * 4);
 	err = goroutines_bpf__load(skel);

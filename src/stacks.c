@@ -7,14 +7,17 @@
 
 const struct lt_stack lt_unknown_stack = { 0, NULL };
 
+#define MAX_INLINED 8	/* frames one address may expand to */
+
 struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int n,
 				bool all_return)
 {
 	struct lt_stack *st = calloc(1, sizeof(*st));
+	int cap = n * MAX_INLINED + 1;
 
 	if (!st)
 		return NULL;
-	st->frames = calloc(n ? n : 1, sizeof(*st->frames));
+	st->frames = calloc(cap, sizeof(*st->frames));
 	if (!st->frames) {
 		free(st);
 		return NULL;
@@ -25,8 +28,8 @@ struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int 
 		 * went through code without frame pointers: cut it there. */
 		if (i > 0 && !symbolizer_is_code(sym, ip[i]))
 			break;
-		symbolize(sym, ip[i], i > 0 || all_return, &st->frames[i]);
-		st->nframes++;
+		st->nframes += symbolize_frames(sym, ip[i], i > 0 || all_return,
+						&st->frames[st->nframes], MAX_INLINED);
 	}
 	return st;
 }

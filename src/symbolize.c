@@ -229,18 +229,33 @@ void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_fr
 	f->offset = addr - mod->bias;
 	if (mod->mod)
 		fill_symbol(mod, pc, f);
-	if ((!f->function || !f->file) && s->namer && strcmp(mod->path, s->namer_path) == 0) {
-		const char *file = NULL;
-		int line = 0;
-		const char *name = s->namer(s->namer_ctx, pc - mod->bias, &file, &line);
+}
 
-		if (name && !f->function)
-			f->function = strdup(name);
-		if (file && line > 0 && !f->file) {
-			f->file = strdup(file);
-			f->line = line;
-		}
+#define MAX_INLINE 16
+
+int symbolize_frames(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *out,
+		     int max)
+{
+	uint64_t pc = is_return ? addr - 1 : addr;
+	struct module *mod = find_module(s, pc);
+	int n;
+
+	if (!mod || !s->namer || max < 1 || strcmp(mod->path, s->namer_path) != 0) {
+		symbolize(s, addr, is_return, out);
+		return 1;
 	}
+	memset(out, 0, max * sizeof(*out));
+	n = s->namer(s->namer_ctx, pc - mod->bias, out, max);
+	if (n < 1) {
+		symbolize(s, addr, is_return, out);
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		out[i].module = strdup(mod->path);
+		out[i].address = addr;
+		out[i].offset = addr - mod->bias;
+	}
+	return n;
 }
 
 void symbolizer_set_namer(struct symbolizer *s, const char *path, symbol_namer namer, void *ctx)

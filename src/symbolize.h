@@ -22,12 +22,17 @@ bool symbolizer_is_code(struct symbolizer *s, uint64_t addr);
 /* Fill *f for addr; a return address is looked up at addr - 1 so that a
  * call at the end of a function is not charged to the next one. */
 void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *f);
+/* The same, with the calls inlined at addr expanded: up to max frames,
+ * innermost first; returns how many (at least 1). */
+int symbolize_frames(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *out,
+		     int max);
 void symbolizer_free(struct symbolizer *s);
-/* Names and lines for an object libdwfl cannot fully read (a Go binary:
- * its .gopclntab names every function and line, stripped or not). namer
- * gets the ELF virtual address, returns a name it owns or NULL, and sets
- * *file (owned) and *line when it knows them. */
-typedef const char *(*symbol_namer)(void *ctx, uint64_t vaddr, const char **file, int *line);
+/* Frames for an object whose own tables say more than its ELF symbols (a
+ * Go binary: .gopclntab names every function, line and inlined call, the
+ * way the runtime does, stripped or not). namer gets the ELF virtual
+ * address and fills function (malloc'd), file (malloc'd) and line of up to
+ * max frames, inlined callees first; returns how many. */
+typedef int (*symbol_namer)(void *ctx, uint64_t vaddr, struct lt_frame *out, int max);
 void symbolizer_set_namer(struct symbolizer *s, const char *path, symbol_namer namer, void *ctx);
 /* The libdwfl session holding the modules (for the unwinder). */
 struct Dwfl *symbolizer_dwfl(struct symbolizer *s);

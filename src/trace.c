@@ -376,13 +376,23 @@ static int attach_all(struct session *s)
 	return err;
 }
 
-static const char *go_namer(void *ctx, uint64_t vaddr, const char **file, int *line)
+/* Go frames as the runtime names them, from .gopclntab. */
+static int go_namer(void *ctx, uint64_t vaddr, struct lt_frame *out, int max)
 {
+	const char *name, *file = NULL;
 	uint64_t entry;
+	int line = 0;
 
-	if (gobin_func_line(ctx, vaddr, file, line))
-		*file = NULL;
-	return gobin_func_at(ctx, vaddr, &entry);
+	(void)max;
+	name = gobin_func_at(ctx, vaddr, &entry);
+	if (!name)
+		return 0;
+	out->function = strdup(name);
+	if (gobin_func_line(ctx, vaddr, &file, &line) == 0 && file && line > 0) {
+		out->file = strdup(file);
+		out->line = line;
+	}
+	return 1;
 }
 
 static int start(struct session *s)

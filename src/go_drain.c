@@ -63,16 +63,18 @@ void go_state_free(struct go_state *gs)
 static bool is_system(struct symbolizer *sym, struct go_state *gs, uint64_t startpc)
 {
 	uintptr_t v = (uintptr_t)idmap_get(&gs->system, startpc);
-	struct lt_frame f;
+	const struct lt_frame *f;
+	struct lt_stack *st;
 
 	if (v)
 		return v == 1;
-	symbolize(sym, startpc, false, &f);
-	v = f.function && strncmp(f.function, "runtime.", 8) == 0 &&
-	    strcmp(f.function, "runtime.main") != 0 ? 1 : 2;
-	free(f.function);
-	free(f.module);
-	free(f.file);
+	/* Named by .gopclntab, so that a stripped binary answers the same;
+	 * the physical function is the last frame. */
+	st = stack_from_ips(sym, &startpc, 1, false);
+	f = st && st->nframes ? &st->frames[st->nframes - 1] : NULL;
+	v = f && f->function && strncmp(f->function, "runtime.", 8) == 0 &&
+	    strcmp(f->function, "runtime.main") != 0 ? 1 : 2;
+	stack_free(st);
 	idmap_put(&gs->system, startpc, (void *)v);
 	return v == 1;
 }

@@ -35,6 +35,8 @@
 struct pclntab {
 	const uint8_t *d;	/* the pcHeader, inside the mapped file */
 	size_t size;		/* bytes readable from d */
+	uint64_t vaddr;		/* where d is loaded (link time), 0 if not found */
+	int ver;		/* 116 (1.16-1.17), 118 (1.18-1.19) or 120 (1.20+) */
 	bool old;		/* 1.16-1.17: uintptr entries in functab and _func */
 	unsigned quantum;	/* pc quantum (minLC) */
 	uint64_t nfunc;
@@ -45,6 +47,13 @@ struct pclntab {
 struct gofunc {
 	uint64_t entry;
 	uint32_t nameoff, pcsp, pcfile, pcln, cuoff;
+	uint32_t npcdata;
+	uint8_t nfuncdata;
+	const uint8_t *rec;	/* the _func record */
+};
+
+struct reloc {
+	uint64_t off, val;	/* a relative relocation: *off = load bias + val */
 };
 
 struct gobin_priv {
@@ -58,6 +67,11 @@ struct gobin_priv {
 	size_t symstr;		/* section index of .symtab's string table */
 	bool have_pcln;
 	struct pclntab pc;
+	struct reloc *rel;	/* sorted by off; loaded on first use */
+	size_t nrel;
+	bool rel_loaded;
+	int gofunc_state;	/* 0 not looked for, 1 found, -1 not found */
+	uint64_t gofunc;	/* base of funcdata offsets (Go 1.18+) */
 	Dwarf *dw;
 	bool inflated;		/* compressed debug sections inflated by us */
 	csh cs;
@@ -113,6 +127,19 @@ static int vaddr_to_off(struct gobin_priv *p, uint64_t vaddr, uint64_t *off)
 	if (!b)
 		return -ENOENT;
 	*off = b - p->raw;
+	return 0;
+}
+
+/* The vaddr at which file offset off is loaded, 0 if it is not. */
+static uint64_t off_to_vaddr(struct gobin_priv *p, uint64_t off)
+{
+	for (size_t i = 0; i < p->nphdr; i++) {
+		const GElf_Phdr *ph = &p->phdr[i];
+
+		if (ph->p_type == PT_LOAD && off >= ph->p_offset &&
+		    off - ph->p_offset < ph->p_filesz)
+			return ph->p_vaddr + (off - ph->p_offset);
+	}
 	return 0;
 }
 
@@ -350,6 +377,15 @@ static uint64_t pcln_entry(const struct pclntab *t, uint64_t i)
 	return t->text + rd32(t->d + t->functab + 8 * i);
 }
 
+/* Bytes of _func before its pcdata array; nfuncdata is the last of them.
+ * 1.16-1.17: uintptr entry ... cuOffset, funcID, [2]pad, nfuncdata (44);
+ * 1.18-1.19: u32 entryOff ... cuOffset, funcID, flag, pad, nfuncdata (40);
+ * 1.20+: the same with i32 startLine after cuOffset (44). */
+static size_t pcln_func_hdr(const struct pclntab *t)
+{
+	return t->ver == 118 ? 40 : 44;
+}
+
 /* The _func record of function i: entry, name and table offsets. */
 static int pcln_func(const struct pclntab *t, uint64_t i, struct gofunc *f)
 {
@@ -372,7 +408,10 @@ static int pcln_func(const struct pclntab *t, uint64_t i, struct gofunc *f)
 	f->pcsp = rd32(r + base + 12);
 	f->pcfile = rd32(r + base + 16);
 	f->pcln = rd32(r + base + 20);
+	f->npcdata = rd32(r + base + 24);
 	f->cuoff = rd32(r + base + 28);
+	f->nfuncdata = r[pcln_func_hdr(t) - 1];
+	f->rec = r;
 	return 0;
 }
 
@@ -526,6 +565,7 @@ static bool pcln_parse(struct pclntab *t, const uint8_t *d, size_t size)
 	t->d = d;
 	t->size = size;
 	t->old = magic == PCLN_MAGIC_116;
+	t->ver = t->old ? 116 : magic == PCLN_MAGIC_118 ? 118 : 120;
 	t->quantum = d[6];
 	t->nfunc = pcln_word(t, w++);
 	w++;	/* nfiles */
@@ -564,6 +604,7 @@ static bool pcln_try(struct gobin_priv *p, const uint8_t *d, size_t size)
 
 	if (!pcln_parse(&t, d, size))
 		return false;
+	t.vaddr = off_to_vaddr(p, d - p->raw);
 	pcln_text(p, &t);
 	if (!pcln_sane(&t))
 		return false;
@@ -665,6 +706,7 @@ void gobin_close(struct gobin *g)
 		elf_end(p->elf);
 	if (p->fd >= 0)
 		close(p->fd);
+	free(p->rel);
 	free(p->phdr);
 	free(p);
 	g->priv = NULL;
@@ -810,6 +852,382 @@ int gobin_func_line(struct gobin *g, uint64_t vaddr, const char **file, int *lin
 	if (line)
 		*line = ln;
 	return 0;
+}
+
+/* ------------------------------------------------------ inlined frames */
+
+/*
+ * Inlined calls, as the runtime expands them in a traceback (formats from
+ * golang/go src/runtime/symtab.go per release, symtabinl.go from 1.21,
+ * traceback.go; the indexes are the same from 1.16 on):
+ *
+ *  - PCDATA table 2 (_PCDATA_InlTreeIndex) of the physical function is a
+ *    pc-value table: the index, in the function's inline tree, of the
+ *    innermost inlined call a pc belongs to; -1 in the function's own code.
+ *  - FUNCDATA 3 (_FUNCDATA_InlTree) is the inline tree, an array of
+ *    inlinedCall records:
+ *      1.16-1.19: int16 parent, uint8 funcID, byte pad, int32 file, int32
+ *                 line, int32 func_ (name, offset in funcnametab), int32
+ *                 parentPc: 20 bytes;
+ *      1.20+:     uint8 funcID, byte pad[3], int32 nameOff, int32
+ *                 parentPc, int32 startLine: 16 bytes.
+ *  - One physical frame at pc is printed as: while ix = InlTreeIndex(pc)
+ *    is >= 0, the name of record ix with the file:line of pc (pcfile/pcln
+ *    give the innermost position), then pc = entry + record.parentPc, an
+ *    instruction whose position is the call site; last the physical
+ *    function with the file:line of that pc. That is the loop of 1.19's
+ *    traceback1 and what 1.21's inlineUnwinder does; parent is not used.
+ *
+ * Where FUNCDATA 3 is: after the npcdata uint32 pcdata offsets that follow
+ * the _func header,
+ *  - 1.16-1.17: nfuncdata absolute addresses (uintptr), the array aligned
+ *    to 8 in memory (runtime funcdata(): p += 4 when p&4), 0 for none;
+ *    relocated in a PIE;
+ *  - 1.18+: nfuncdata uint32 offsets from moduledata.gofunc, ~0 for none.
+ */
+#define PCDATA_INLTREEINDEX	2
+#define FUNCDATA_INLTREE	3
+#define MAX_INLINE_DEPTH	128
+#define MD_GOFUNC_118		38	/* word of moduledata.gofunc, 1.18-1.19 */
+#define MD_GOFUNC_120		40	/* 1.20+ (covctrs, ecovctrs added) */
+
+struct inlcall {
+	int32_t nameoff, parentpc;
+};
+
+static bool in_pcln(const struct pclntab *t, const uint8_t *b, size_t len)
+{
+	return b >= t->d && (size_t)(b - t->d) <= t->size && len <= t->size - (b - t->d);
+}
+
+static int reloc_cmp(const void *a, const void *b)
+{
+	const struct reloc *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* The relative relocations of a PIE: the value of such a word is the load
+ * bias plus the addend, which a linker may also have written in place
+ * (Go's and GNU ld do) or not (then the word reads 0 in the file). */
+static void relocs_load(struct gobin_priv *p)
+{
+	Elf_Scn *scn = NULL;
+	unsigned rtype;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
+
+	p->rel_loaded = true;
+	if (!gelf_getehdr(p->elf, &eh))
+		return;
+	if (eh.e_machine == EM_X86_64)
+		rtype = R_X86_64_RELATIVE;
+	else if (eh.e_machine == EM_AARCH64)
+		rtype = R_AARCH64_RELATIVE;
+	else
+		return;
+	while ((scn = elf_nextscn(p->elf, scn))) {
+		struct reloc *grown;
+		Elf_Data *d;
+		size_t n;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize ||
+		    !(d = elf_getdata(scn, NULL)))
+			continue;
+		n = d->d_size / sh.sh_entsize;
+		grown = realloc(p->rel, (p->nrel + n + 1) * sizeof(*p->rel));
+		if (!grown)
+			break;
+		p->rel = grown;
+		for (size_t i = 0; i < n; i++) {
+			GElf_Rela r;
+
+			if (gelf_getrela(d, i, &r) && GELF_R_TYPE(r.r_info) == rtype)
+				p->rel[p->nrel++] = (struct reloc){ r.r_offset, (uint64_t)r.r_addend };
+		}
+	}
+	if (p->nrel)
+		qsort(p->rel, p->nrel, sizeof(*p->rel), reloc_cmp);
+}
+
+static bool reloc_at(struct gobin_priv *p, uint64_t vaddr, uint64_t *val)
+{
+	size_t lo = 0, hi;
+
+	if (!p->rel_loaded)
+		relocs_load(p);
+	hi = p->nrel;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (p->rel[mid].off == vaddr) {
+			*val = p->rel[mid].val;
+			return true;
+		}
+		if (p->rel[mid].off < vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* The pointer stored at vaddr (link-time value). */
+static bool read_ptr(struct gobin_priv *p, uint64_t vaddr, uint64_t *val)
+{
+	const uint8_t *b = at_vaddr(p, vaddr, 8, NULL);
+
+	if (!b)
+		return false;
+	*val = rd64(b);
+	if (!*val)
+		reloc_at(p, vaddr, val);
+	return true;
+}
+
+/* Offset in pctab of the function's InlTreeIndex table; 0: none. */
+static uint32_t inl_pcdata(const struct pclntab *t, const struct gofunc *f)
+{
+	size_t at = pcln_func_hdr(t) + 4 * PCDATA_INLTREEINDEX;
+
+	if (f->npcdata <= PCDATA_INLTREEINDEX || !in_pcln(t, f->rec, at + 4))
+		return 0;
+	return rd32(f->rec + at);
+}
+
+/* The address of the function's inline tree; base is moduledata.gofunc
+ * (unused before 1.18). */
+static bool inl_tree(struct gobin_priv *p, const struct gofunc *f, uint64_t base, uint64_t *va)
+{
+	const struct pclntab *t = &p->pc;
+	size_t at = pcln_func_hdr(t) + 4 * (size_t)f->npcdata;
+	uint32_t off;
+
+	if (f->nfuncdata <= FUNCDATA_INLTREE)
+		return false;
+	if (t->old) {
+		uint64_t rec_va = t->vaddr + (f->rec - t->d);
+
+		if (!t->vaddr)
+			return false;
+		if ((rec_va + at) & 4)
+			at += 4;
+		at += 8 * FUNCDATA_INLTREE;
+		return in_pcln(t, f->rec, at + 8) && read_ptr(p, rec_va + at, va) && *va;
+	}
+	at += 4 * FUNCDATA_INLTREE;
+	if (!in_pcln(t, f->rec, at + 4) || (off = rd32(f->rec + at)) == UINT32_MAX)
+		return false;
+	*va = base + off;
+	return true;
+}
+
+static bool inl_call(struct gobin_priv *p, uint64_t tree, int32_t ix, struct inlcall *c)
+{
+	size_t size = p->pc.ver >= 120 ? 16 : 20;
+	const uint8_t *b;
+
+	if (ix < 0 || !(b = at_vaddr(p, tree + (uint64_t)ix * size, size, NULL)))
+		return false;
+	c->nameoff = (int32_t)rd32(b + (p->pc.ver >= 120 ? 4 : 12));
+	c->parentpc = (int32_t)rd32(b + (p->pc.ver >= 120 ? 8 : 16));
+	return true;
+}
+
+/* A name in funcnametab; strict: it must start one of its strings. */
+static const char *inl_name(const struct pclntab *t, int32_t off, bool strict)
+{
+	const char *s;
+
+	if (off < 0 || !(s = pcln_str(t, t->funcnames, off)))
+		return NULL;
+	if (!strict)
+		return s;
+	if ((t->cutab > t->funcnames && (uint64_t)off >= t->cutab - t->funcnames) ||
+	    (unsigned char)s[0] <= 0x20 || (unsigned char)s[0] >= 0x7f || (off && s[-1]))
+		return NULL;
+	return s;
+}
+
+/*
+ * Is base moduledata.gofunc? Through it, the inline trees of functions
+ * spread over the functab must decode into records that name the start
+ * of a funcnametab string and whose parentPc lies inside the function: a
+ * wrong base fails on the first tree. No tree at all (built with -l): no
+ * inlined frame to decode either, and the base is not taken.
+ */
+static bool gofunc_ok(struct gobin_priv *p, uint64_t base)
+{
+	const struct pclntab *t = &p->pc;
+	uint64_t stride = t->nfunc / 1024 + 1;
+	int trees = 0;
+
+	for (uint64_t i = 0; i < t->nfunc && trees < 16; i += stride) {
+		uint64_t tree, size;
+		struct pcstep s;
+		struct gofunc f;
+		uint32_t tab;
+		int n = 0;
+
+		if (pcln_func(t, i, &f) || !(tab = inl_pcdata(t, &f)) ||
+		    !inl_tree(p, &f, base, &tree) || !pc_start(t, &s, tab, f.entry))
+			continue;
+		size = pcln_entry(t, i + 1) - f.entry;
+		while (pc_step(&s, t->quantum) && n++ < 256) {
+			struct inlcall c;
+
+			if (s.val < 0)
+				continue;
+			if (!inl_call(p, tree, s.val, &c) || !inl_name(t, c.nameoff, true) ||
+			    c.parentpc < 0 || (uint64_t)c.parentpc >= size)
+				return false;
+		}
+		trees++;
+	}
+	return trees > 0;
+}
+
+/* runtime.firstmoduledata: the one place in writable data that holds the
+ * pclntab's address (moduledata.pcHeader) followed by its funcnametab's
+ * (the data pointer of moduledata.funcnametab). */
+static bool moduledata_find(struct gobin_priv *p, uint64_t *md)
+{
+	const struct pclntab *t = &p->pc;
+	uint64_t names = t->vaddr + t->funcnames, v;
+
+	if (!t->vaddr)
+		return false;
+	for (size_t i = 0; i < p->nphdr; i++) {
+		const GElf_Phdr *ph = &p->phdr[i];
+		const uint8_t *b;
+		size_t len;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_W) || ph->p_offset > p->rawsize)
+			continue;
+		b = p->raw + ph->p_offset;
+		len = ph->p_filesz;
+		if (len > p->rawsize - ph->p_offset)
+			len = p->rawsize - ph->p_offset;
+		for (size_t off = (8 - (ph->p_vaddr & 7)) & 7; off + 16 <= len; off += 8) {
+			if (rd64(b + off) != t->vaddr ||
+			    !read_ptr(p, ph->p_vaddr + off + 8, &v) || v != names)
+				continue;
+			*md = ph->p_vaddr + off;
+			return true;
+		}
+	}
+	/* a linker that left the relocated words 0 in the file */
+	if (!p->rel_loaded)
+		relocs_load(p);
+	for (size_t i = 0; i < p->nrel; i++) {
+		if (p->rel[i].val == t->vaddr && read_ptr(p, p->rel[i].off + 8, &v) &&
+		    v == names) {
+			*md = p->rel[i].off;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * moduledata.gofunc, the base of 1.18+ funcdata offsets: the address of
+ * the linker's go.func.* (1.18-1.19) or go:func.* (1.20+) symbol.
+ *
+ * With .symtab, that symbol. Without (stripped), the runtime's own copy
+ * in runtime.firstmoduledata, which a stripped binary keeps because the
+ * runtime needs it: moduledata (src/runtime/symtab.go) begins with
+ * pcHeader, 6 slices (18 words), findfunctab, minpc, maxpc, then text ...
+ * enoptrbss (10 words), [1.20+: covctrs, ecovctrs], end, gcdata, gcbss,
+ * types, etypes, rodata, gofunc: word 38 for the 1.18 pclntab magic, 40
+ * for the 1.20 one (still 40 in a go1.26.5 binary, whose moduledata has
+ * a section of its own, .go.module). Both ways are held to gofunc_ok.
+ * Should a release move the field, the other words of moduledata's
+ * uintptr run are tried the same way rather than nothing found.
+ */
+static bool gofunc_find(struct gobin_priv *p, uint64_t *base)
+{
+	static const char *const syms[] = { "go:func.*", "go.func.*" };
+	int want = p->pc.ver == 118 ? MD_GOFUNC_118 : MD_GOFUNC_120;
+	uint64_t md;
+	GElf_Sym sym;
+
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
+		if (sym_lookup(p, syms[i], -1, &sym) == 0 && gofunc_ok(p, sym.st_value)) {
+			*base = sym.st_value;
+			return true;
+		}
+	if (!moduledata_find(p, &md))
+		return false;
+	if (read_ptr(p, md + 8 * want, base) && gofunc_ok(p, *base))
+		return true;
+	for (int w = 19; w < 48; w++)
+		if (w != want && read_ptr(p, md + 8 * w, base) && *base &&
+		    at_vaddr(p, *base, 1, NULL) && gofunc_ok(p, *base))
+			return true;
+	return false;
+}
+
+/* The base of funcdata offsets: false when it is needed and not known. */
+static bool funcdata_base(struct gobin_priv *p, uint64_t *base)
+{
+	if (p->pc.old) {
+		*base = 0;
+		return true;
+	}
+	if (!p->gofunc_state)
+		p->gofunc_state = gofunc_find(p, &p->gofunc) ? 1 : -1;
+	*base = p->gofunc;
+	return p->gofunc_state > 0;
+}
+
+static void frame_set(struct go_frame *fr, const char *name, const struct pclntab *t,
+		      const struct gofunc *f, uint64_t pc)
+{
+	const char *file = pcln_file_at(t, f, pc);
+	int32_t line;
+	bool ok;
+
+	line = pcvalue(t, f->pcln, f->entry, pc, &ok);
+	/* what the runtime's funcline1 gives when it has no answer */
+	fr->function = name ? name : "?";
+	fr->file = file ? file : "?";
+	fr->line = ok ? line : 0;
+}
+
+int gobin_frames_at(struct gobin *g, uint64_t vaddr, struct go_frame *out, int max)
+{
+	struct gobin_priv *p = g->priv;
+	uint64_t i, base, size, tree = 0, pc = vaddr;
+	const struct pclntab *t;
+	struct gofunc f;
+	uint32_t tab;
+	int n = 0;
+
+	if (!p || !p->have_pcln || !out || max <= 0 || pcln_find_pc(&p->pc, vaddr, &i) ||
+	    pcln_func(&p->pc, i, &f))
+		return 0;
+	t = &p->pc;
+	size = pcln_entry(t, i + 1) - f.entry;
+	tab = inl_pcdata(t, &f);
+	if (!tab || !funcdata_base(p, &base) || !inl_tree(p, &f, base, &tree))
+		tree = 0;
+	for (int depth = 0; tree && n < max && depth < MAX_INLINE_DEPTH; depth++) {
+		struct inlcall c;
+		const char *name;
+		int32_t ix;
+		bool ok;
+
+		ix = pcvalue(t, tab, f.entry, pc, &ok);
+		if (!ok || ix < 0 || !inl_call(p, tree, ix, &c) ||
+		    !(name = inl_name(t, c.nameoff, false)) || c.parentpc < 0 ||
+		    (uint64_t)c.parentpc >= size)
+			break;
+		frame_set(&out[n++], name, t, &f, pc);
+		pc = f.entry + c.parentpc;
+	}
+	if (n < max)
+		frame_set(&out[n++], pcln_name(t, &f), t, &f, pc);
+	return n;
 }
 
 /* ---------------------------------------------------- code references */

@@ -55,6 +55,24 @@ const char *gobin_func_at(struct gobin *g, uint64_t vaddr, uint64_t *entry);
  * inlined into the function, the position is that of the inlined code. */
 int gobin_func_line(struct gobin *g, uint64_t vaddr, const char **file, int *line);
 
+struct go_frame {
+	const char *function;	/* as the runtime names it: "sync.(*Mutex).Lock" */
+	const char *file;	/* "?" and line 0 when the pclntab has none */
+	int line;
+};
+
+/* The frames at vaddr, innermost first: the inlined callees (deepest
+ * first), then the physical function, each with its file:line as Go's
+ * traceback prints them (for an inlined callee, the line inside it; for
+ * its caller, the line of the inlined call site). Returns how many were
+ * written, at most max (the outermost are left off when more exist):
+ * >= 1 when vaddr is inside a function, 0 if none. For a return address,
+ * the caller passes vaddr - 1. Strings live until gobin_close(). Names
+ * are the pclntab's ("runtime.goexit", not the ELF "runtime.goexit.abi0").
+ * From the inline tree of Go 1.16+ pclntabs, stripped or not; should the
+ * tree be unreadable, the physical frame alone. */
+int gobin_frames_at(struct gobin *g, uint64_t vaddr, struct go_frame *out, int max);
+
 /* Address of a runtime variable: "runtime.allgs", "runtime.allglen",
  * "runtime.allgptr", "runtime.MemProfileRate" (or any data symbol when
  * .symtab exists). 0 or -ENOENT. */

@@ -1,0 +1,3 @@
+module leaktop/tests/targets/go
+
+go 1.19

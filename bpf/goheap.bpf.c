@@ -41,6 +41,13 @@ struct {
 } hpending SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} hcycle SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LT_HLOST_MAX);
 	__type(key, __u32);
@@ -97,6 +104,40 @@ static __always_inline int on_malloc(struct pt_regs *ctx)
 	return 0;
 }
 
+static __always_inline __u64 gc_cycle(void)
+{
+	__u32 k = LT_HCYCLE;
+	__u64 *c = bpf_map_lookup_elem(&hcycle, &k);
+
+	return c ? *c : 0;
+}
+
+/* Roll the bucket's per-cycle counts forward to this cycle, then count.
+ * Sampled allocations are rare (one per 512 KiB), so the unlocked update
+ * races only with another sample of the same bucket on another CPU. */
+static __always_inline void count_alloc(struct lt_hbucket *b)
+{
+	__u64 now = gc_cycle();
+
+	if (now != b->cycle) {
+		b->published = lt_hbucket_published(b, now);
+		b->prev = now == b->cycle + 1 ? b->cur : 0;
+		b->cur = 0;
+		b->cycle = now;
+	}
+	b->cur++;
+}
+
+static __always_inline int on_gc(void)
+{
+	__u32 k = LT_HCYCLE;
+	__u64 *c = bpf_map_lookup_elem(&hcycle, &k);
+
+	if (c)
+		__sync_fetch_and_add(c, 1);
+	return 0;
+}
+
 static __always_inline int on_setbucket(__u64 bucket)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -109,6 +150,7 @@ static __always_inline int on_setbucket(__u64 bucket)
 	if (!b) {
 		nb.stack_id = p->stack_id;
 		nb.size = p->size;
+		nb.cycle = gc_cycle();
 		if (bpf_map_update_elem(&hbuckets, &bucket, &nb, BPF_NOEXIST) &&
 		    !bpf_map_lookup_elem(&hbuckets, &bucket)) {
 			count_lost(LT_HLOST_BUCKET_MAP_FULL);
@@ -119,7 +161,7 @@ static __always_inline int on_setbucket(__u64 bucket)
 		if (!b)
 			return 0;
 	}
-	__sync_fetch_and_add(&b->allocs, 1);
+	count_alloc(b);
 	bpf_map_delete_elem(&hpending, &tid);
 	return 0;
 }
@@ -130,7 +172,7 @@ static __always_inline int on_free(__u64 bucket)
 
 	/* A bucket from before attach is not ours: its objects were never
 	 * counted in, so they are not counted out. */
-	if (b && b->frees < b->allocs)
+	if (b)
 		__sync_fetch_and_add(&b->frees, 1);
 	return 0;
 }
@@ -145,6 +187,8 @@ int BPF_KPROBE(goheap_entry)
 		return on_setbucket(ctx->bx);
 	case LT_HP_FREE:	/* (b RAX, size RBX) */
 		return on_free(ctx->ax);
+	case LT_HP_GC:
+		return on_gc();
 	}
 	return 0;
 }

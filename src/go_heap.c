@@ -78,18 +78,19 @@ int goheap_attach(struct goheap_bpf *skel, pid_t pid, struct gobin *bin, const c
 		{ "runtime.mProf_Malloc", LT_HP_MALLOC },
 		{ "runtime.setprofilebucket", LT_HP_SETBUCKET },
 		{ "runtime.mProf_Free", LT_HP_FREE },
+		{ "runtime.gcMarkTermination", LT_HP_GC },
 	};
-	struct probe_req r[3];
+	struct probe_req r[4];
 	uint64_t vaddr;
 
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		r[i] = (struct probe_req){ .symbol = hooks[i].fn, .obj = exe,
 					   .entry = skel->progs.goheap_entry, .nargs = 4,
 					   .cookie = hooks[i].cookie };
 		if (gobin_find_func(bin, hooks[i].fn, &vaddr, &r[i].func_size, &r[i].func_off))
 			return -ENOENT;
 	}
-	return probes_attach(r, 3, pid);
+	return probes_attach(r, 4, pid);
 }
 
 /* pprof's unbiasing of a heap sample (runtime/pprof protomem.go
@@ -106,25 +107,31 @@ int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_c
 		 struct goheap_state *h, struct lt_snapshot *snap)
 {
 	int fd = bpf_map__fd(skel->maps.hbuckets), sfd = bpf_map__fd(skel->maps.hstacks);
-	uint64_t key, next, *prev = NULL;
+	uint64_t key, next, *prev = NULL, cycle = 0;
 	struct idmap idx = { 0 };
 	struct lt_hbucket b;
 	struct lt_frames f;
+	uint32_t k = LT_HCYCLE;
 
 	snap->has_goheap = true;
 	snap->goheap_rate = h->rate;
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.hcycle), &k, &cycle);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		struct lt_group *g;
+		int64_t live;
 		uintptr_t i;
 		double objs;
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &b) || b.allocs <= b.frees)
+		if (bpf_map_lookup_elem(fd, &key, &b))
+			continue;
+		live = lt_hbucket_published(&b, cycle) - b.frees;
+		if (live <= 0)
 			continue;
 		if (bpf_map_lookup_elem(sfd, &b.stack_id, &f))
 			f.nr = 0;
-		objs = (b.allocs - b.frees) * scale(b.size, h->rate);
+		objs = live * scale(b.size, h->rate);
 		i = (uintptr_t)idmap_get(&idx, b.stack_id);
 		if (!i) {
 			snap->hsites = realloc(snap->hsites, (snap->nhsites + 1) * sizeof(*g));

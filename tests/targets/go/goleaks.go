@@ -467,11 +467,39 @@ func recurseRound(round int, top uint64) uint64 {
 }
 
 // ---------------------------------------------------------------------------
+// heapgrow: live heap that only grows (a global map used as a cache, never
+// pruned) beside garbage churn of the same volume.
+//
+//	Every step main.remember adds 100 slices of 4096 bytes to the global
+//	map cache (409,600 bytes a step, 4 MB a second, 16 MB with the
+//	defaults), and main.garbage allocates and drops as many: in-use heap
+//	grows at main.remember only.  Two runtime.GC() calls end the pattern, so
+//	that every allocation is counted by the heap profile.
+
+var cache = map[int][]byte{}
+
+//go:noinline
+func remember(step int) {
+	for j := 0; j < 100; j++ {
+		cache[step*100+j] = make([]byte, 4096)
+	}
+}
+
+var sink []byte
+
+//go:noinline
+func garbage() {
+	for j := 0; j < 100; j++ {
+		sink = make([]byte, 4096)
+	}
+}
+
+// ---------------------------------------------------------------------------
 
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
 		fmt.Fprintln(os.Stderr, "usage: goleaks chansend|chanrecv|mutex|"+
-			"waitgroup|httpbody|churn|recursion|preblock|version "+
+			"waitgroup|httpbody|heapgrow|churn|recursion|preblock|version "+
 			"[--seconds N] [--hold N] [--forever] [--depth N]")
 		os.Exit(2)
 	}
@@ -529,6 +557,18 @@ func main() {
 		}}
 		run = func() {
 			steady(steps, period, func(int) { fetchNoClose(client, url) })
+		}
+	case "heapgrow":
+		run = func() {
+			steady(steps, period, func(i int) {
+				remember(i)
+				garbage()
+			})
+			// Heap profiles count an allocation once two GC cycles
+			// have passed over it (runtime/mprof.go): run them, as
+			// pprof's docs advise before a heap profile.
+			runtime.GC()
+			runtime.GC()
 		}
 	case "churn":
 		steps = 100 * *seconds

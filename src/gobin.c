@@ -6,7 +6,9 @@
  *  - .go.buildinfo: golang/go src/debug/buildinfo/buildinfo.go (32-byte
  *    header, magic "\xff Go buildinf:", inline varint strings from Go 1.18).
  *  - .gopclntab: golang/go src/runtime/symtab.go (pcHeader, _func, the
- *    pcvalue encoding) and src/debug/gosym/pclntab.go (magics).
+ *    pcvalue encoding) and src/debug/gosym/pclntab.go (magics); inlined
+ *    frames: symtab.go's inlinedCall and moduledata, symtabinl.go (1.21+)
+ *    and traceback.go, per release (see "inlined frames" below).
  *  - runtime.g / gobuf offsets and waitReason enums: src/runtime/runtime2.go
  *    per release, as summarised in shared/notes/go-runtime.md.
  *
@@ -1052,9 +1054,15 @@ static const char *inl_name(const struct pclntab *t, int32_t off, bool strict)
 /*
  * Is base moduledata.gofunc? Through it, the inline trees of functions
  * spread over the functab must decode into records that name the start
- * of a funcnametab string and whose parentPc lies inside the function: a
- * wrong base fails on the first tree. No tree at all (built with -l): no
- * inlined frame to decode either, and the base is not taken.
+ * of a funcnametab string and whose parentPc lies inside the function,
+ * at an instruction of a caller's record, made before the callee's (the
+ * compiler adds a parent before its children, cmd/internal/obj/pcln.go).
+ * A wrong base fails on the first tree; one record off (the trees are
+ * adjacent) fails on the first nested inlining, where a record would be
+ * its own caller. (The parent field of 1.16-1.19 is not used, as the
+ * runtime does not: net/http.readTransfer has one that its parentPc's
+ * index does not agree with.) No tree at all (built with -l): nothing to
+ * decode, the base is not taken.
  */
 static bool gofunc_ok(struct gobin_priv *p, uint64_t base)
 {
@@ -1075,11 +1083,16 @@ static bool gofunc_ok(struct gobin_priv *p, uint64_t base)
 		size = pcln_entry(t, i + 1) - f.entry;
 		while (pc_step(&s, t->quantum) && n++ < 256) {
 			struct inlcall c;
+			int32_t up;
+			bool ok;
 
 			if (s.val < 0)
 				continue;
 			if (!inl_call(p, tree, s.val, &c) || !inl_name(t, c.nameoff, true) ||
 			    c.parentpc < 0 || (uint64_t)c.parentpc >= size)
+				return false;
+			up = pcvalue(t, tab, f.entry, f.entry + c.parentpc, &ok);
+			if (!ok || up >= s.val)
 				return false;
 		}
 		trees++;

@@ -376,23 +376,21 @@ static int attach_all(struct session *s)
 	return err;
 }
 
-/* Go frames as the runtime names them, from .gopclntab. */
+/* Go frames as the runtime names them, inlined calls expanded, from
+ * .gopclntab (stripped or not). */
 static int go_namer(void *ctx, uint64_t vaddr, struct lt_frame *out, int max)
 {
-	const char *name, *file = NULL;
-	uint64_t entry;
-	int line = 0;
+	struct go_frame gf[16];
+	int n = gobin_frames_at(ctx, vaddr, gf, max < 16 ? max : 16);
 
-	(void)max;
-	name = gobin_func_at(ctx, vaddr, &entry);
-	if (!name)
-		return 0;
-	out->function = strdup(name);
-	if (gobin_func_line(ctx, vaddr, &file, &line) == 0 && file && line > 0) {
-		out->file = strdup(file);
-		out->line = line;
+	for (int i = 0; i < n; i++) {
+		out[i].function = strdup(gf[i].function);
+		if (gf[i].file && gf[i].line > 0) {
+			out[i].file = strdup(gf[i].file);
+			out[i].line = gf[i].line;
+		}
 	}
-	return 1;
+	return n;
 }
 
 static int start(struct session *s)

@@ -320,7 +320,9 @@ def check_report(rep):
             f"target_exited is {rep.get('target_exited')!r}")
     m = rep.get("memory")
     check(isinstance(m, dict), "memory missing")
-    e.check(isinstance(m.get("allocator"), str),
+    # null: nothing to hook (a static Go binary has no malloc), so no sites.
+    e.check(isinstance(m.get("allocator"), str) or
+            (m.get("allocator") is None and not m.get("sites")),
             f"memory.allocator is {m.get('allocator')!r}")
     e.check(isinstance(m.get("min_age_s"), (int, float)),
             f"memory.min_age_s is {m.get('min_age_s')!r}")
@@ -670,6 +672,223 @@ def leaktop_to_files(ctx, args, timeout):
     ctx.runs.append(run)
     check(not timed_out, f"leaktop did not finish within {timeout}s")
     return run
+
+
+# ---------------------------------------------------------------------------
+# goroutine reports (Go targets, built from tests/targets/go/goleaks.go)
+
+GO_TARGETS = ["goleaks", "goleaks_stripped"]
+# goleaks.go: 10 goroutines a second in the leaking modes, a pool of 4 in
+# every mode, preblock's exact counts.
+GO_RATE = 10
+GO_SECONDS = 4
+GO_POOL = 4
+GO_PRE_SEND = 10
+GO_PRE_MUTEX = 6
+# The functions system goroutines start in (runtime.isSystemGoroutine);
+# their wrappers (runtime.gcenable.func1 ...) are caught by the "runtime."
+# start-function rule of go_system_groups.
+GO_SYSTEM_FUNCS = {"runtime.forcegchelper", "runtime.bgsweep",
+                   "runtime.bgscavenge", "runtime.runfinq",
+                   "runtime.gcBgMarkWorker", "runtime.timerproc"}
+GO_NOT_WAITING = {"running", "runnable", "syscall"}
+# The chansend blocking stack exactly as the Go 1.19 runtime prints it.
+GO_CHANSEND_STACK = ["runtime.gopark", "runtime.chansend",
+                     "runtime.chansend1", "main.leakySend.func1",
+                     "runtime.goexit"]
+
+
+def go_target(name="goleaks"):
+    path = BUILD / name
+    check(path.is_file(), f"{path} missing: make -C tests/targets (needs "
+          "go, Debian package golang-go)")
+    return path
+
+
+def go_version_of(exe):
+    """runtime.Version() of a goleaks binary (its "version" mode)."""
+    r = subprocess.run([str(exe), "version"], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 0 and r.stdout.startswith("go"),
+          f"{exe} version failed: {r.stderr.strip()}")
+    return r.stdout.strip()
+
+
+def go_minor(version):
+    m = re.match(r"go1\.(\d+)", version or "")
+    return int(m.group(1)) if m else 0
+
+
+def go_creator(group):
+    """created_by[0]: the function holding the go statement."""
+    cb = group.get("created_by") or []
+    return func(cb[0]) if cb else None
+
+
+def go_system_groups(groups):
+    """Groups of system goroutines, which must not be listed: started in a
+    runtime function (the frame inside runtime.goexit) other than
+    runtime.main, or created by a runtime function (except the main
+    goroutine, which leaktop may show as made by runtime.newproc)."""
+    bad = []
+    for g in groups:
+        n = [str(x) for x in names(g.get("frames"))]
+        cb = go_creator(g)
+        start = None
+        if len(n) > 1 and n[-1].startswith("runtime.goexit"):
+            start = n[-2]
+        is_main = "runtime.main" in n
+        if (set(n) & GO_SYSTEM_FUNCS or
+                (start and start.startswith("runtime.") and
+                 start != "runtime.main") or
+                (cb and cb.startswith("runtime.") and not is_main)):
+            bad.append((g.get("wait_reason"), g.get("count"), n[:5], cb))
+    return bad
+
+
+def goroutines_of(rep):
+    """rep["goroutines"], checked against the goroutine report contract."""
+    check("goroutines" in rep, 'the report has no "goroutines" key: this '
+          "leaktop does not report goroutines (yet)")
+    t = rep["goroutines"]
+    check(isinstance(t, dict), f"goroutines is {type(t).__name__}, not an "
+          "object")
+    e = Errors()
+    total = t.get("total")
+    e.check(isinstance(total, int) and total >= 0,
+            f"goroutines.total is {total!r}")
+    e.check(isinstance(t.get("go_version"), str) and
+            t["go_version"].startswith("go"),
+            f"goroutines.go_version is {t.get('go_version')!r}")
+    mb = t.get("min_block_s")
+    e.check(mb is None or isinstance(mb, (int, float)),
+            f"goroutines.min_block_s is {mb!r}")
+    groups = t.get("groups")
+    check(isinstance(groups, list), f"goroutines.groups is {groups!r}")
+    check(all(isinstance(g, dict) for g in groups),
+          "goroutines.groups holds non-objects")
+    for i, g in enumerate(groups):
+        where = f"goroutines.groups[{i}]"
+        wr = g.get("wait_reason")
+        e.check(isinstance(wr, str) and wr, f"{where}: wait_reason {wr!r}")
+        e.check(isinstance(g.get("count"), int) and g["count"] >= 1,
+                f"{where}: count {g.get('count')!r}")
+        age = g.get("oldest_age_s")
+        if e.check(isinstance(age, (int, float)) and age >= 0,
+                   f"{where}: oldest_age_s {age!r}"):
+            # Parked for less than min_block_s: left out of the report.
+            if isinstance(mb, (int, float)) and wr not in GO_NOT_WAITING:
+                e.check(age >= mb - 0.01, f"{where}: {wr} group with "
+                        f"oldest_age_s {age} under min_block_s {mb}")
+        e.check(isinstance(g.get("leak"), bool),
+                f"{where}: leak {g.get('leak')!r}")
+        e.check(isinstance(g.get("why"), str),
+                f"{where}: why {g.get('why')!r}")
+        check_frame_list(e, g.get("frames"), f"{where}.frames")
+        check_frame_list(e, g.get("created_by"), f"{where}.created_by")
+    if isinstance(total, int):
+        n = sum(g["count"] for g in groups if isinstance(g.get("count"), int))
+        e.check(n <= total, f"the groups hold {n} goroutines, "
+                f"goroutines.total is {total}")
+    sysg = go_system_groups(groups)
+    e.check(not sysg, f"system goroutines listed (Go's goroutine profile "
+            f"leaves them out): {sysg}")
+    e.done()
+    return t
+
+
+class Gor:
+    """Goroutine groups taken together: one place can show up as several
+    groups when its stacks differ."""
+
+    def __init__(self, groups):
+        self.groups = groups
+        self.count = sum(g["count"] for g in groups)
+        self.leaks = {g["leak"] for g in groups}
+        self.waits = {g.get("wait_reason") for g in groups}
+        self.creators = {go_creator(g) for g in groups}
+        self.oldest_age_s = max(g["oldest_age_s"] for g in groups)
+        self.frames = max(groups, key=lambda g: g["count"])["frames"]
+        self.names = set()
+        for g in groups:
+            self.names.update(names(g["frames"]))
+
+    def __repr__(self):
+        return (f"<{self.count} goroutine(s) in {len(self.groups)} "
+                f"group(s), wait {sorted(map(str, self.waits))}, leak "
+                f"{sorted(self.leaks)}, created by "
+                f"{sorted(map(str, self.creators))}, oldest "
+                f"{self.oldest_age_s}s, top stack {names(self.frames)[:7]}>")
+
+
+def go_where(rep, pred):
+    found = [g for g in rep["goroutines"]["groups"] if pred(g)]
+    return Gor(found) if found else None
+
+
+def go_by_creator(rep, fn):
+    """Groups whose created_by[0] is fn, summed; None when none."""
+    return go_where(rep, lambda g: go_creator(g) == fn)
+
+
+def go_wait_names(version):
+    """Wait reasons of sync.Mutex.Lock and sync.WaitGroup.Wait."""
+    if go_minor(version) >= 20:
+        return "sync.Mutex.Lock", "sync.WaitGroup.Wait"
+    return "semacquire", "semacquire"
+
+
+def check_go_pool(rep, e, exact_leak=True):
+    pool = go_by_creator(rep, "main.startPool")
+    if not e.check(pool, "no goroutine group created by main.startPool "
+                   "(the control pool of 4 main.worker)"):
+        return None
+    e.check(pool.count == GO_POOL, f"pool: {pool!r}, want {GO_POOL}")
+    e.check(pool.waits == {"chan receive"}, f"pool: {pool!r}, want wait "
+            "chan receive")
+    e.check("main.worker" in pool.names, f"pool: main.worker not in the "
+            f"stack: {names(pool.frames)}")
+    if exact_leak:
+        e.check(pool.leaks == {False}, f"pool: {pool!r}, a fixed pool idle "
+                "on chan receive is no leak")
+    return pool
+
+
+def exact_go_stack(e, what, frames, want):
+    got = names(frames)
+    abi = [n for n in got if str(n).endswith((".abi0", ".abiinternal"))]
+    e.check(got == want, f"{what}: frames {got}, want {want}" +
+            (f" (ELF symbol names {abi}: the runtime and a stripped "
+             "binary's pclntab call them without the ABI suffix)"
+             if abi else ""))
+
+
+def kill_go_target(rep, exe):
+    """SIGKILL the target of a report if it still runs (--hold)."""
+    pid = rep.get("pid")
+    try:
+        mine = same_file(os.readlink(f"/proc/{pid}/exe"), exe)
+    except OSError:
+        return
+    if mine and pid_alive(pid):
+        os.kill(pid, signal.SIGKILL)
+
+
+def run_goleaks(ctx, mode, target="goleaks", seconds=GO_SECONDS, hold=3,
+                duration=5):
+    """leaktop --min-block 1 -i 1 -d DURATION --json F -- goleaks MODE
+    --seconds S --hold H; the target outlives leaktop (--hold) and is
+    killed afterwards.  Returns (run, report, goroutines)."""
+    exe = go_target(target)
+    j = ctx.tmp / "report.json"
+    r = leaktop_to_files(ctx, ["--min-block", "1", "-i", "1", "-d",
+                               duration, "--json", j, "--", exe, mode,
+                               "--seconds", seconds, "--hold", hold],
+                         timeout=duration + 30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    kill_go_target(rep, exe)
+    return r, rep, goroutines_of(rep)
 
 
 # ---------------------------------------------------------------------------
@@ -1364,6 +1583,276 @@ def t_threads_preblocked(ctx):
     e.check(t.poll() is None and pid_alive(t.pid),
             "target did not survive leaktop detaching")
     e.done()
+
+
+# goleaks MODE: wait reason, created_by[0], functions in the blocking stack.
+# sync.(*Mutex).Lock is inlined into main.lockers.func1 (Go 1.19): only the
+# pclntab inline tree names it, as the runtime's traceback does.
+GO_MODES = {
+    "chansend": ("chan send", "main.leakySend",
+                 ["main.leakySend.func1", "runtime.chansend1"]),
+    "chanrecv": ("chan receive", "main.startConsumer",
+                 ["main.consume", "runtime.chanrecv2"]),
+    "mutex": ("semacquire", "main.lockers",
+              ["main.lockers.func1", "sync.(*Mutex).lockSlow",
+               "sync.(*Mutex).Lock"]),
+    "waitgroup": ("semacquire", "main.waiters",
+                  ["main.waiters.func1", "sync.(*WaitGroup).Wait"]),
+}
+
+
+def check_go_mode(ctx, mode, target="goleaks"):
+    exe = go_target(target)
+    version = go_version_of(exe)
+    wait, spawner, fns = GO_MODES[mode]
+    if mode in ("mutex", "waitgroup"):
+        wait = go_wait_names(version)[mode == "waitgroup"]
+    r, rep, gr = run_goleaks(ctx, mode, target=target)
+    made = GO_RATE * GO_SECONDS
+    e = Errors()
+    e.check(gr["go_version"] == version, f"goroutines.go_version is "
+            f"{gr['go_version']!r}, the target says {version}")
+    e.check(gr.get("min_block_s", 1) == 1, f"goroutines.min_block_s is "
+            f"{gr.get('min_block_s')!r} with --min-block 1")
+    s = go_by_creator(rep, spawner)
+    if e.check(s, f"no goroutine group created by {spawner} (created_by[0]"
+               f"); groups: {[Gor([g]) for g in gr['groups']]}"):
+        e.check(s.waits == {wait}, f"{spawner}: {s!r}, want wait {wait}")
+        # At least 3 s of the 4 s of spawning: +-25% for a slow start.
+        e.check(made * 3 // 4 <= s.count <= made, f"{spawner}: {s!r}, "
+                f"want {made * 3 // 4} to {made} (10 a second for "
+                f"{GO_SECONDS} s)")
+        e.check(s.leaks == {True}, f"{spawner}: {s!r}, want leak true "
+                "(growing by 10 a second)")
+        e.check(all(g["why"].strip() for g in s.groups),
+                f"{spawner}: empty why")
+        missing = [f for f in fns if f not in s.names]
+        e.check(not missing, f"{spawner}: {missing} not in the blocking "
+                f"stack {names(s.frames)}" +
+                (" (sync.(*Mutex).Lock is inlined: expand the pclntab "
+                 "inline tree)" if "sync.(*Mutex).Lock" in missing else ""))
+        e.check(s.oldest_age_s >= 3, f"{spawner}: oldest_age_s "
+                f"{s.oldest_age_s}, the first has waited since about 0 s "
+                "of a 5 s run")
+        if mode == "chansend":
+            exact_go_stack(e, spawner, s.frames, GO_CHANSEND_STACK)
+    check_go_pool(rep, e)
+    total = gr["total"]
+    # Made so far, the pool and main; nothing else runs.
+    e.check((s.count if s else 0) + GO_POOL + 1 <= total <= made + GO_POOL + 1,
+            f"goroutines.total is {total}, want {made + GO_POOL + 1} "
+            f"({made} + pool {GO_POOL} + main)")
+    wrong = [Gor([g]) for g in gr["groups"]
+             if g["leak"] and go_creator(g) != spawner]
+    e.check(not wrong, f"leak true for groups that do not grow: {wrong}")
+    e.done()
+    return r, rep, s
+
+
+@test("go_chansend")
+def t_go_chansend(ctx):
+    r, rep, s = check_go_mode(ctx, "chansend")
+    check("main.leakySend" in r.out, "main.leakySend is not in the text "
+          "tables on stdout (no goroutines table?)")
+
+
+@test("go_chanrecv")
+def t_go_chanrecv(ctx):
+    check_go_mode(ctx, "chanrecv")
+
+
+@test("go_mutex")
+def t_go_mutex(ctx):
+    check_go_mode(ctx, "mutex")
+
+
+@test("go_waitgroup")
+def t_go_waitgroup(ctx):
+    check_go_mode(ctx, "waitgroup")
+
+
+@test("go_stripped")
+def t_go_stripped(ctx):
+    """-ldflags=-s -w: no .symtab, no DWARF; names come from the pclntab
+    and must be the ones of the plain build."""
+    exe = go_target("goleaks_stripped")
+    r = subprocess.run(["readelf", "-S", str(exe)], capture_output=True,
+                       text=True, timeout=10)
+    check(r.returncode == 0 and ".symtab" not in r.stdout and
+          ".debug_info" not in r.stdout and ".zdebug_info" not in r.stdout,
+          f"{exe} is not stripped (readelf -S shows .symtab or DWARF)")
+    check_go_mode(ctx, "chansend", target="goleaks_stripped")
+
+
+@test("go_httpbody")
+def t_go_httpbody(ctx):
+    r, rep, gr = run_goleaks(ctx, "httpbody")
+    made = GO_RATE * GO_SECONDS
+    e = Errors()
+    dial = "net/http.(*Transport).dialConn"
+    for loop in ("net/http.(*persistConn).readLoop",
+                 "net/http.(*persistConn).writeLoop"):
+        s = go_where(rep, lambda g: go_creator(g) == dial and
+                     loop in names(g["frames"]))
+        if not e.check(s, f"no group created by {dial} with {loop} in "
+                       f"its stack; groups: "
+                       f"{[Gor([g]) for g in gr['groups']]}"):
+            continue
+        # One connection per GET, never released (Body never closed).
+        e.check(made * 3 // 4 <= s.count <= made, f"{loop}: {s!r}, want "
+                f"{made * 3 // 4} to {made}")
+        e.check(s.waits == {"select"}, f"{loop}: {s!r}, want wait select")
+        e.check(s.leaks == {True}, f"{loop}: {s!r}, want leak true "
+                "(growing by 10 a second)")
+    srv = go_by_creator(rep, "main.startServer")
+    if e.check(srv, "no group created by main.startServer (the server's "
+               "accept loop in IO wait)"):
+        e.check(srv.count == 1 and srv.leaks == {False}, f"server: {srv!r}, "
+                "want 1 goroutine, no leak")
+    check_go_pool(rep, e)
+    e.done()
+
+
+@test("go_churn")
+def t_go_churn(ctx):
+    r, rep, gr = run_goleaks(ctx, "churn")
+    e = Errors()
+    leaks = [Gor([g]) for g in gr["groups"] if g["leak"]]
+    e.check(not leaks, f"leak true, nothing leaks in churn: {leaks}")
+    # Churn ended a second before the report: main and the pool remain
+    # (plus at most one round of 4 if the target ran late).
+    e.check(gr["total"] <= 1 + GO_POOL + 4, f"goroutines.total is "
+            f"{gr['total']}, churn keeps no goroutine")
+    check_go_pool(rep, e)
+    # The Go heap report is optional; when there, churn holds next to
+    # nothing (a round allocates about 1 MB, all of it dropped).
+    sites = (rep.get("go_heap") or {}).get("sites") or []
+    held = sum(s.get("inuse_bytes", 0) for s in sites
+               if "main.churnAlloc" in names(s.get("frames")))
+    e.check(held < 16 << 20, f"go_heap: {held} bytes in use from "
+            "main.churnAlloc, churn drops everything it allocates")
+    e.done()
+
+
+@test("go_preblocked")
+def t_go_preblocked(ctx):
+    go_target()
+    t = ctx.start_target("goleaks", "preblock")
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["-p", t.pid, "--min-block", "1", "-d", "3", "--json",
+                     j], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    gr = goroutines_of(rep)
+    mutex_wait = go_wait_names(gr["go_version"])[0]
+    e = Errors()
+    # Exact: all were parked before the attach, none came later.
+    for spawner, wait, n in (("main.leakySend", "chan send", GO_PRE_SEND),
+                             ("main.lockers", mutex_wait, GO_PRE_MUTEX)):
+        s = go_by_creator(rep, spawner)
+        if not e.check(s, f"no group created by {spawner}; groups: "
+                       f"{[Gor([g]) for g in gr['groups']]}"):
+            continue
+        e.check(s.count == n and s.waits == {wait}, f"{spawner}: {s!r}, "
+                f"want exactly {n} in {wait}")
+        # Parked before the attach: at least the time since the attach.
+        e.check(s.oldest_age_s >= min(2.5, rep["duration_s"] - 0.5),
+                f"{spawner}: oldest_age_s {s.oldest_age_s}, parked since "
+                f"before the attach {rep['duration_s']} s ago")
+    check_go_pool(rep, e, exact_leak=False)
+    want = 1 + GO_POOL + GO_PRE_SEND + GO_PRE_MUTEX
+    e.check(gr["total"] == want, f"goroutines.total is {gr['total']}, "
+            f"want {want}")
+    e.check(t.poll() is None and pid_alive(t.pid),
+            "target did not survive leaktop detaching")
+    e.done()
+
+
+GO_CRASH = re.compile(r"^(fatal error|panic|unexpected fault address|"
+                      r"runtime: |SIG[A-Z]+: |goleaks: )", re.M)
+CHECKSUM = re.compile(r"^checksum [0-9a-f]{16} rounds \d+ depth \d+$", re.M)
+
+
+def checksum_line(text):
+    m = CHECKSUM.findall(text)
+    return m[-1] if m else None
+
+
+# LONG: about 70 s (a minute of recursion, native and traced side by side).
+@test("go_heap")
+def t_go_heap(ctx):
+    """heapgrow: a global map cache grows 4 MB/s at main.remember beside
+    garbage of the same volume at main.garbage; the Go heap section shows
+    the first and not the second."""
+    r, rep, gr = run_goleaks(ctx, "heapgrow", duration=6)
+    heap = rep.get("go_heap")
+    check(isinstance(heap, dict), "the report has no \"go_heap\" object")
+    check(heap.get("sample_rate_bytes", 0) > 0,
+          f"go_heap.sample_rate_bytes is {heap.get('sample_rate_bytes')!r}")
+    sites = heap.get("sites", [])
+
+    def at(fn):
+        return [x for x in sites if any(func(f) == fn for f in x["frames"])]
+    grow, junk = at("main.remember"), at("main.garbage")
+    check(grow, f"no go_heap site with main.remember: {sites[:3]}")
+    total = 10 * GO_SECONDS * 100 * 4096
+    got = sum(x["inuse_bytes"] for x in grow)
+    # Sampling starts at leaktop's first tick after the runtime is up (up
+    # to ~1 s into the 4 s) and is an estimate: 40%..130% of the growth.
+    check(0.4 * total <= got <= 1.3 * total,
+          f"main.remember: {got} bytes in use, want 40..130% of {total}")
+    check(all(x["inuse_objects"] > 0 for x in grow), "inuse_objects not > 0")
+    bad = sum(x["inuse_bytes"] for x in junk)
+    check(bad <= total // 8, f"main.garbage shows {bad} bytes in use: all "
+          "of it was dropped")
+
+
+@test("go_recursion")
+def t_go_recursion(ctx):
+    """LONG (about 70 s): a minute of deep recursion, stack growth and
+    copying, GCs scanning deep parked stacks and go statements from deep
+    down, under tracing from the start.  leaktop must not crash the target
+    or change what it computes.  The native run goes alongside: the
+    checksum does not depend on speed (a fixed number of rounds)."""
+    exe = go_target()
+    args = ["recursion", "--seconds", "60"]
+    n_out, n_err = ctx.tmp / "native.out", ctx.tmp / "native.stderr"
+    with open(n_out, "wb") as out, open(n_err, "wb") as err:
+        native = ctx.popen([exe, *args], stdout=out, stderr=err)
+    j = ctx.tmp / "report.json"
+    r = leaktop_to_files(ctx, ["-d", "70", "--json", j, "--", exe, *args],
+                         timeout=100)
+    try:
+        native.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("the native run did not end within 60 s of the "
+                          "traced one")
+    want = checksum_line(n_out.read_text(errors="replace"))
+    check(native.returncode == 0 and want, f"native run: exit status "
+          f"{native.returncode}, checksum line {want!r}")
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    # leaktop started the target and reaps it: its exit status is not ours
+    # to see.  Success is the final checksum line (printed just before exit
+    # 0) and a stderr without the runtime's crash report.  If -d 70 ended
+    # first, the target runs on: wait for it.
+    pid = rep["pid"]
+    deadline = time.monotonic() + 60
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    check(not pid_alive(pid), f"traced target {pid} still running 60 s "
+          "after leaktop ended")
+    out = (ctx.tmp / "leaktop.out").read_text(errors="replace")
+    err = (ctx.tmp / "leaktop.err").read_text(errors="replace")
+    crash = GO_CRASH.findall(err)
+    check(not crash, "the traced target crashed or failed: " +
+          " | ".join(ln for ln in err.splitlines()
+                     if GO_CRASH.match(ln))[:600])
+    got = checksum_line(out)
+    check(got, "the traced target printed no checksum line: it did not "
+          "finish (killed?)")
+    check(got == want, f"traced run printed {got!r}, the native run {want!r}")
+    goroutines_of(rep)
 
 
 def expect_usage_error(ctx, args):

@@ -542,6 +542,161 @@ static void test_not_go(void)
 		 "/bin/true: %d, /etc/passwd: %d (want -ENOEXEC)", e1, e2);
 }
 
+/* ----------------------------------------------------- inlined frames */
+
+#define GB_FRAMES 64
+
+static bool frame_eq(const struct go_frame *a, const struct go_frame *b)
+{
+	return !strcmp(a->function, b->function) && !strcmp(a->file, b->file) &&
+	       a->line == b->line;
+}
+
+static void frames_str(const struct go_frame *f, int n, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (int i = 0; i < n && at < len; i++)
+		at += snprintf(buf + at, len - at, "%s%s %s:%d", i ? " <- " : "", f[i].function,
+			       f[i].file, f[i].line);
+}
+
+/* The source line of a frame holds want. A source file that is not on
+ * this machine (Go's own, without golang-src) is not held against it. */
+static bool frame_src(const struct go_frame *f, const char *want)
+{
+	char src[256];
+
+	if (access(f->file, R_OK) && !strstr(f->file, "/hello.go"))
+		return true;
+	return !gb_source_line(f->file, f->line, src, sizeof(src)) && strstr(src, want);
+}
+
+/*
+ * main.lockers.func1 calls c.lock(), inlined, which calls c.mu.Lock(),
+ * inlined, which calls m.lockSlow(): inside that code the frames are
+ * Lock (a line of sync/mutex.go), (*counter).lock at its c.mu.Lock() and
+ * lockers.func1 at its c.lock(), the same on the plain and the stripped
+ * build, and the call to lockSlow is one of those pcs.
+ */
+static void test_frames_inlined(struct gobin *gp, struct gobin *gs)
+{
+	static const char *const want[3] = { "sync.(*Mutex).Lock", "main.(*counter).lock",
+					     "main.lockers.func1" };
+	struct go_frame fs[GB_FRAMES], fp[GB_FRAMES], first[3];
+	int pcs = 0, bad = 0, calls = 0, n1 = -1, n2 = -1;
+	char why[512] = "", got[400];
+	uint64_t va = 0, sz = 0, at = 0;
+
+	if (gobin_find_func(gs, "main.lockers.func1", &va, &sz, NULL))
+		snprintf(why, sizeof(why), "main.lockers.func1 not found");
+	for (uint64_t pc = va; pc < va + sz; pc++) {
+		int ns = gobin_frames_at(gs, pc, fs, GB_FRAMES);
+		int np = gobin_frames_at(gp, pc, fp, GB_FRAMES);
+
+		if (ns != 3 || strcmp(fs[0].function, want[0]))
+			continue;
+		if (!pcs++) {
+			memcpy(first, fs, sizeof(first));
+			at = pc;
+		}
+		for (int k = 0; k < 3 && !bad; k++)
+			bad += np != ns || strcmp(fs[k].function, want[k]) ||
+			       !frame_eq(&fs[k], &fp[k]);
+		bad += !strstr(fs[0].file, "/sync/mutex.go") || !frame_src(&fs[1], "c.mu.Lock()") ||
+		       !frame_src(&fs[2], "c.lock()") || fs[1].line != first[1].line ||
+		       fs[2].line != first[2].line;
+		calls += frame_src(&fs[0], "m.lockSlow()");
+		if (bad && !why[0]) {
+			frames_str(fs, ns, got, sizeof(got));
+			snprintf(why, sizeof(why), "at %#lx: %s (plain: %d frames)", pc, got, np);
+		}
+	}
+	gb_check(pcs > 0 && !bad && calls > 0, "gobin_frames_inlined",
+		 "%d pcs of main.lockers.func1 in Lock, %d bad, %d at the lockSlow call: %s", pcs,
+		 bad, calls, why);
+	if (at) {
+		n1 = gobin_frames_at(gs, at, fs, 1);
+		n2 = gobin_frames_at(gs, at, fs + 1, 2);
+	}
+	gb_check(n1 == 1 && n2 == 2 && !strcmp(fs[0].function, want[0]) &&
+		 !strcmp(fs[1].function, want[0]) && !strcmp(fs[2].function, want[1]),
+		 "gobin_frames_max", "max 1: %d frames, max 2: %d", n1, n2);
+}
+
+/* A function without inlining at that pc is one frame, as func_at and
+ * func_line give it; outside the text there is none. */
+static void test_frames_plain(struct gobin *gs)
+{
+	struct go_frame f[GB_FRAMES];
+	const char *name = NULL, *file = NULL;
+	uint64_t va = 0, sz;
+	int n = 0, line = 0;
+
+	if (!gobin_find_func(gs, "main.leakySend", &va, &sz, NULL)) {
+		n = gobin_frames_at(gs, va, f, GB_FRAMES);
+		name = gobin_func_at(gs, va, NULL);
+		gobin_func_line(gs, va, &file, &line);
+	}
+	gb_check(n == 1 && name && file && !strcmp(f[0].function, name) &&
+		 !strcmp(f[0].file, file) && f[0].line == line && frame_src(f, "func leakySend("),
+		 "gobin_frames_physical", "main.leakySend at %#lx: %d frames, '%s' %s:%d", va, n,
+		 n ? f[0].function : "", n ? f[0].file : "", n ? f[0].line : 0);
+	gb_check(!gobin_frames_at(gs, 0x1000, f, GB_FRAMES) && !gobin_frames_at(gs, ~0ull, f, 4) &&
+		 !gobin_frames_at(gs, va, f, 0), "gobin_frames_outside",
+		 "frames outside the text, or with max 0");
+}
+
+struct frames_cmp {
+	struct gobin *gp, *gs;
+	long pcs, inlined, bad;
+	int deepest;
+	char bad_s[300], bad_p[300];	/* the first difference: stripped, plain */
+};
+
+/* Every pc of a function: the same frames from .symtab's go.func.* (plain)
+ * and from moduledata (stripped); the outermost is func_at's function and
+ * the innermost position is func_line's. */
+static void frames_one(const char *name, GElf_Sym *s, void *arg)
+{
+	struct go_frame fp[GB_FRAMES], fs[GB_FRAMES];
+	struct frames_cmp *c = arg;
+
+	(void)name;
+	for (uint64_t pc = s->st_value; pc < s->st_value + s->st_size; pc++) {
+		int np = gobin_frames_at(c->gp, pc, fp, GB_FRAMES);
+		int ns = gobin_frames_at(c->gs, pc, fs, GB_FRAMES);
+		const char *fn = gobin_func_at(c->gs, pc, NULL), *file = NULL;
+		bool ok = np == ns && ns >= 1 && fn && !strcmp(fs[ns - 1].function, fn);
+		int line = 0;
+
+		for (int k = 0; ok && k < ns; k++)
+			ok = frame_eq(&fp[k], &fs[k]);
+		if (ok && !gobin_func_line(c->gs, pc, &file, &line))
+			ok = !strcmp(fs[0].file, file) && fs[0].line == line;
+		c->pcs++;
+		c->inlined += ns > 1;
+		if (ns > c->deepest)
+			c->deepest = ns;
+		if (ok || c->bad++)
+			continue;
+		frames_str(fs, ns, c->bad_s, sizeof(c->bad_s));
+		frames_str(fp, np, c->bad_p, sizeof(c->bad_p));
+	}
+}
+
+static void test_frames_all(struct gobin *gp, struct gobin *gs, struct gb_elf *ep)
+{
+	struct frames_cmp c = { .gp = gp, .gs = gs };
+
+	gb_each_func(ep, frames_one, &c);
+	gb_check(c.pcs > 100000 && c.inlined > 10000 && c.deepest >= 3 && !c.bad,
+		 "gobin_frames_plain_eq_stripped",
+		 "%ld pcs, %ld with inlined frames, deepest %d; %ld differ, first: %s | plain %s",
+		 c.pcs, c.inlined, c.deepest, c.bad, c.bad_s, c.bad_p);
+}
+
 /* ------------------------------------------------------ live process */
 
 struct live_g {
@@ -591,23 +746,38 @@ static int live_gs(int fd, const struct go_layout *l, uint64_t allgs, struct liv
 	return n;
 }
 
-static int live_start(const char *path, pid_t *pid)
+/* Run path with "20s" until it prints "ready". With errfd, its stderr is
+ * a pipe returned there, and it runs under GOTRACEBACK=system. */
+static int live_start(const char *path, pid_t *pid, int *errfd)
 {
+	int fds[2], efd[2] = { -1, -1 };
 	char buf[16] = "";
-	int fds[2];
 	struct pollfd pfd;
 
 	if (pipe2(fds, O_CLOEXEC))
 		return -errno;
+	if (errfd && pipe2(efd, O_CLOEXEC)) {
+		close(fds[0]);
+		close(fds[1]);
+		return -errno;
+	}
 	*pid = fork();
 	if (*pid < 0)
 		return -errno;
 	if (*pid == 0) {
 		dup2(fds[1], STDOUT_FILENO);
+		if (errfd) {
+			dup2(efd[1], STDERR_FILENO);
+			setenv("GOTRACEBACK", "system", 1);
+		}
 		execl(path, path, "20s", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[1]);
+	if (errfd) {
+		close(efd[1]);
+		*errfd = efd[0];
+	}
 	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
 	if (poll(&pfd, 1, 10000) != 1 || read(fds[0], buf, sizeof(buf) - 1) < 5 ||
 	    strncmp(buf, "ready", 5)) {
@@ -678,7 +848,7 @@ static void test_live(const char *path, struct gobin *g, const struct go_layout 
 		gb_check(0, "gobin_live", "runtime.allgs/allglen not found");
 		return;
 	}
-	err = live_start(path, &pid);
+	err = live_start(path, &pid, NULL);
 	if (err) {
 		gb_check(0, "gobin_live", "could not run %s: %s", path, strerror(-err));
 		if (pid > 0) {
@@ -708,6 +878,209 @@ static void test_live(const char *path, struct gobin *g, const struct go_layout 
 	waitpid(pid, NULL, 0);
 }
 
+/* ------------------------------------------- the runtime's own traceback */
+
+struct tb_stats {
+	int goroutines, physical, inlined, bad, lock_chain;
+	char why[700];
+};
+
+/* "\tfile:line[ +0xoff][ fp=0x.. sp=0x.. pc=0x..]": file, line and pc (0
+ * when not printed). Cuts pos. */
+static bool tb_pos(char *pos, const char **file, int *line, uint64_t *pc)
+{
+	char *pcs = strstr(pos, " pc=0x"), *sp, *colon;
+
+	*pc = pcs ? strtoull(pcs + 4, NULL, 16) : 0;
+	if ((sp = strchr(pos + 1, ' ')))
+		*sp = '\0';
+	if (!(colon = strrchr(pos + 1, ':')))
+		return false;
+	*colon = '\0';
+	*file = pos + 1;
+	*line = atoi(colon + 1);
+	return true;
+}
+
+static void tb_mismatch(struct tb_stats *st, uint64_t pc, const struct go_frame *want, int nw,
+			const struct go_frame *got, int ng)
+{
+	char w[280], gt[280];
+
+	if (st->bad++)
+		return;
+	frames_str(want, nw, w, sizeof(w));
+	frames_str(got, ng, gt, sizeof(gt));
+	snprintf(st->why, sizeof(st->why), "pc %#lx: traceback %s; frames_at %s", pc, w, gt);
+}
+
+/* One physical frame and the inlined ones printed above it, against
+ * gobin_frames_at at the pc the traceback looked up: pc - 1 (a return
+ * address) except for the trapping frame and the one below sigpanic. */
+static void tb_frame(struct gobin *g, struct tb_stats *st, struct go_frame *pend, int npend,
+		     uint64_t pc, bool exact)
+{
+	struct go_frame got[GB_FRAMES];
+	uint64_t entry = 0;
+	int n;
+	bool ok;
+
+	if (!gobin_func_at(g, pc, &entry)) {
+		tb_mismatch(st, pc, pend, npend + 1, got, 0);
+		return;
+	}
+	n = gobin_frames_at(g, !exact && pc > entry ? pc - 1 : pc, got, GB_FRAMES);
+	ok = n == npend + 1;
+	for (int k = 0; ok && k < n; k++)
+		ok = frame_eq(&got[k], &pend[k]);
+	st->physical++;
+	st->inlined += npend;
+	if (!ok)
+		tb_mismatch(st, pc, pend, npend + 1, got, n);
+	if (ok && npend == 2 && !strcmp(pend[0].function, "sync.(*Mutex).Lock") &&
+	    !strcmp(pend[1].function, "main.(*counter).lock") &&
+	    !strcmp(pend[2].function, "main.lockers.func1"))
+		st->lock_chain++;
+}
+
+/*
+ * A GOTRACEBACK=system dump: per goroutine, "name(args)" and
+ * "\tfile:line +0xoff fp=.. sp=.. pc=0x.." for a physical frame,
+ * "name(...)" and "\tfile:line" for an inlined one. text is cut up.
+ */
+static void tb_compare(struct gobin *g, char *text, struct tb_stats *st)
+{
+	struct go_frame pend[GB_FRAMES];
+	bool trap = false, first = true, below_panic = false;
+	char *line = text, *next;
+	int npend = 0;
+
+	memset(st, 0, sizeof(*st));
+	for (; line && *line; line = next) {
+		const char *file;
+		char *pos, *paren;
+		uint64_t pc;
+		int ln;
+
+		if ((next = strchr(line, '\n')))
+			*next++ = '\0';
+		if (!strncmp(line, "goroutine ", 10)) {
+			/* the signalled thread's frames start at a trap */
+			trap = strstr(line, "[running") || strstr(line, "[idle") ||
+			       !strncmp(line, "goroutine 0 ", 12);
+			first = true;
+			below_panic = false;
+			npend = 0;
+			st->goroutines++;
+			continue;
+		}
+		if (line[0] == '\t' || !next || next[0] != '\t' ||
+		    !strncmp(line, "created by ", 11))
+			continue;
+		pos = next;
+		if ((next = strchr(pos, '\n')))
+			*next++ = '\0';
+		if (!(paren = strrchr(line, '(')) || !tb_pos(pos, &file, &ln, &pc) ||
+		    npend >= GB_FRAMES - 1)
+			continue;
+		pend[npend] = (struct go_frame){ line, file, ln };
+		if (!strcmp(paren, "(...)") && !pc) {
+			*paren = '\0';
+			npend++;
+			continue;
+		}
+		*paren = '\0';
+		if (!strcmp(line, "panic"))
+			pend[npend].function = "runtime.gopanic";
+		if (pc)
+			tb_frame(g, st, pend, npend, pc, (first && trap) || below_panic);
+		below_panic = !strcmp(line, "runtime.sigpanic");
+		first = false;
+		npend = 0;
+	}
+}
+
+/* The lock goroutine is parked once it reads _Gwaiting in allgs. */
+static bool lock_parked(int fd, struct gobin *g, const struct go_layout *l, uint64_t allgs)
+{
+	struct live_g gs[256];
+	int n = live_gs(fd, l, allgs, gs, 256);
+
+	for (int i = 0; i < n; i++) {
+		const char *start = gobin_func_at(g, gs[i].startpc, NULL);
+
+		if (gs[i].status == G_WAITING && start && !strcmp(start, "main.lockers.func1"))
+			return true;
+	}
+	return false;
+}
+
+static ssize_t read_all(int fd, char *buf, size_t len)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+
+	while (got < len - 1 && poll(&pfd, 1, 10000) == 1) {
+		ssize_t r = read(fd, buf + got, len - 1 - got);
+
+		if (r <= 0)
+			break;
+		got += r;
+	}
+	buf[got] = '\0';
+	return got;
+}
+
+/*
+ * What the runtime itself prints: the stripped build under
+ * GOTRACEBACK=system, sent SIGQUIT once its lock goroutine is parked,
+ * dumps every goroutine with inlined frames expanded and the pc of each
+ * physical one. Every such frame must be what gobin_frames_at gives.
+ */
+static void test_live_traceback(const char *path, struct gobin *g, const struct go_layout *l)
+{
+	size_t len = 1 << 20;
+	char mem[64], *text = malloc(len);
+	struct tb_stats st = { .why = "" };
+	int fd = -1, errfd = -1, err;
+	uint64_t allgs = 0;
+	bool parked = false;
+	pid_t pid = -1;
+	ssize_t got = 0;
+
+	err = text ? gobin_find_var(g, "runtime.allgs", &allgs) : -ENOMEM;
+	if (!err)
+		err = live_start(path, &pid, &errfd);
+	if (!err) {
+		snprintf(mem, sizeof(mem), "/proc/%d/mem", (int)pid);
+		fd = open(mem, O_RDONLY | O_CLOEXEC);
+	}
+	for (int i = 0; fd >= 0 && i < 100 && !(parked = lock_parked(fd, g, l, allgs)); i++) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (parked && !kill(pid, SIGQUIT))
+		got = read_all(errfd, text, len);
+	if (parked && got > 0)
+		tb_compare(g, text, &st);
+	gb_check(!err && parked && st.goroutines >= 4 && st.physical >= 10 && st.inlined >= 3 &&
+		 !st.bad && st.lock_chain == 1, "gobin_frames_vs_traceback",
+		 "err %d, lock goroutine %s, %zd bytes: %d goroutines, %d physical and %d inlined "
+		 "frames, %d differ, lock chain seen %d times; %s", err,
+		 parked ? "parked" : "not parked", got, st.goroutines, st.physical, st.inlined,
+		 st.bad, st.lock_chain, st.why);
+	if (fd >= 0)
+		close(fd);
+	if (errfd >= 0)
+		close(errfd);
+	if (pid > 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	free(text);
+}
+
 static void run_all(const char *go_plain, const char *go_stripped, struct gobin *gp,
 		    struct gobin *gs, struct gb_elf *ep, struct gb_elf *es)
 {
@@ -719,6 +1092,9 @@ static void run_all(const char *go_plain, const char *go_stripped, struct gobin 
 	test_func_at(gs);
 	test_func_line(gs);
 	test_vars(gp, gs, ep, es);
+	test_frames_inlined(gp, gs);
+	test_frames_plain(gs);
+	test_frames_all(gp, gs, ep);
 	test_layout(gp, gs, &lp, &ls);
 	gb_check(dwarf_kind(go_plain) == 1, "gobin_dwarf_compressed",
 		 "%s: .debug_info is not SHF_COMPRESSED", go_plain);
@@ -728,6 +1104,7 @@ static void run_all(const char *go_plain, const char *go_stripped, struct gobin 
 	test_notsup(go_stripped);
 	test_not_go();
 	test_live(go_stripped, gs, &ls);
+	test_live_traceback(go_stripped, gs, &ls);
 }
 
 int gobin_tests(const char *go_plain, const char *go_stripped)

@@ -148,7 +148,8 @@ static void test_symbolize(void)
 
 static int parse(const char *line, struct options *o)
 {
-	char buf[256], *argv[16];
+	/* static: o->cmd points into argv after the call */
+	static char buf[256], *argv[16];
 	int argc = 0;
 
 	snprintf(buf, sizeof(buf), "%s", line);

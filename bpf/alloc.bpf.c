@@ -57,14 +57,6 @@ struct {
 	__type(value, struct lt_site);
 } scratch SEC(".maps");
 
-static __always_inline void count_lost(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&lost, &reason);
-
-	if (n)
-		*n += 1;
-}
-
 /* Stack id of the current call, its site created on first sight; 0 when
  * the sites map is full (charged to the unknown site, counted as lost). */
 static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
@@ -86,7 +78,7 @@ static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
 		return h;
 	if (bpf_map_lookup_elem(&sites, &h))	/* another CPU won the race */
 		return h;
-	count_lost(LT_LOST_STACK_MAP_FULL);
+	lt_count_lost(&lost, LT_LOST_STACK_MAP_FULL);
 	return 0;
 }
 
@@ -113,7 +105,7 @@ static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 	if (old && bpf_map_delete_elem(&allocs, &addr) == 0)
 		site_add(old->stack_id, -(__s64)old->size, -1);
 	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) {
-		count_lost(LT_LOST_ALLOC_MAP_FULL);
+		lt_count_lost(&lost, LT_LOST_ALLOC_MAP_FULL);
 		return;
 	}
 	site_add(id, size, 1);
@@ -164,7 +156,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size,
 	struct lt_inflight *f = current_call(1);
 
 	if (!f) {
-		count_lost(LT_LOST_INFLIGHT_FULL);
+		lt_count_lost(&lost, LT_LOST_INFLIGHT_FULL);
 		return 0;
 	}
 	if (in_call(f)) {	/* called from inside another allocator call */

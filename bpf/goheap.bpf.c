@@ -61,31 +61,13 @@ struct {
 	__type(value, struct lt_frames);
 } hscratch SEC(".maps");
 
-static __always_inline void count_lost(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&hlost, &reason);
-
-	if (n)
-		*n += 1;
-}
-
 static __always_inline __u64 intern_stack(struct pt_regs *ctx)
 {
-	__u32 zero = 0;
-	struct lt_frames *s = bpf_map_lookup_elem(&hscratch, &zero);
-	__u64 h;
+	__u64 id = lt_intern_frames(ctx, &hscratch, &hstacks);
 
-	if (!s)
-		return 0;
-	s->kind = 0;
-	walk_user_stack(ctx, s);
-	h = frames_hash(s);
-	if (bpf_map_lookup_elem(&hstacks, &h) ||
-	    bpf_map_update_elem(&hstacks, &h, s, BPF_NOEXIST) == 0 ||
-	    bpf_map_lookup_elem(&hstacks, &h))
-		return h;
-	count_lost(LT_HLOST_STACK_MAP_FULL);
-	return 0;
+	if (!id)
+		lt_count_lost(&hlost, LT_HLOST_STACK_MAP_FULL);
+	return id;
 }
 
 static __always_inline int on_malloc(struct pt_regs *ctx)
@@ -153,7 +135,7 @@ static __always_inline int on_setbucket(__u64 bucket)
 		nb.cycle = gc_cycle();
 		if (bpf_map_update_elem(&hbuckets, &bucket, &nb, BPF_NOEXIST) &&
 		    !bpf_map_lookup_elem(&hbuckets, &bucket)) {
-			count_lost(LT_HLOST_BUCKET_MAP_FULL);
+			lt_count_lost(&hlost, LT_HLOST_BUCKET_MAP_FULL);
 			bpf_map_delete_elem(&hpending, &tid);
 			return 0;
 		}

@@ -49,31 +49,13 @@ struct {
 	__type(value, struct lt_frames);
 } gscratch SEC(".maps");
 
-static __always_inline void count_lost(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&glost, &reason);
-
-	if (n)
-		*n += 1;
-}
-
 static __always_inline __u64 intern_stack(struct pt_regs *ctx)
 {
-	__u32 zero = 0;
-	struct lt_frames *s = bpf_map_lookup_elem(&gscratch, &zero);
-	__u64 h;
+	__u64 id = lt_intern_frames(ctx, &gscratch, &gstacks);
 
-	if (!s)
-		return 0;
-	s->kind = 0;
-	walk_user_stack(ctx, s);
-	h = frames_hash(s);
-	if (bpf_map_lookup_elem(&gstacks, &h) ||
-	    bpf_map_update_elem(&gstacks, &h, s, BPF_NOEXIST) == 0 ||
-	    bpf_map_lookup_elem(&gstacks, &h))
-		return h;
-	count_lost(LT_GLOST_STACK_MAP_FULL);
-	return 0;
+	if (!id)
+		lt_count_lost(&glost, LT_GLOST_STACK_MAP_FULL);
+	return id;
 }
 
 SEC("uprobe")
@@ -90,6 +72,6 @@ int BPF_KPROBE(gopark_entry)
 	p.parked_ns = bpf_ktime_get_ns();
 	p.stack_id = intern_stack(ctx);
 	if (bpf_map_update_elem(&parks, &goid, &p, BPF_ANY))
-		count_lost(LT_GLOST_PARK_MAP_FULL);
+		lt_count_lost(&glost, LT_GLOST_PARK_MAP_FULL);
 	return 0;
 }

@@ -62,4 +62,35 @@ static __always_inline __u64 frames_hash(const struct lt_frames *s)
 	return h ? h : 1;
 }
 
+/* One more event of reason lost, in a per-CPU array of counters. */
+static __always_inline void lt_count_lost(void *lost_map, __u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(lost_map, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+/*
+ * The current stack's id in stacks, a hash of struct lt_frames, built in
+ * scratch (a one-entry per-CPU array: too big for the BPF stack); 0 when
+ * stacks is full.
+ */
+static __always_inline __u64 lt_intern_frames(struct pt_regs *ctx, void *scratch, void *stacks)
+{
+	__u32 zero = 0;
+	struct lt_frames *s = bpf_map_lookup_elem(scratch, &zero);
+	__u64 h;
+
+	if (!s)
+		return 0;
+	s->kind = 0;
+	walk_user_stack(ctx, s);
+	h = frames_hash(s);
+	if (bpf_map_lookup_elem(stacks, &h) || bpf_map_update_elem(stacks, &h, s, BPF_NOEXIST) == 0 ||
+	    bpf_map_lookup_elem(stacks, &h))
+		return h;
+	return 0;
+}
+
 #endif /* LEAKTOP_STACK_BPF_H */

@@ -78,14 +78,6 @@ struct {
 	__type(value, struct tcall);
 } tcalls SEC(".maps");
 
-static __always_inline void count_lost(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&tlost, &reason);
-
-	if (n)
-		*n += 1;
-}
-
 static __always_inline int ours(struct task_struct *t)
 {
 	return BPF_CORE_READ(t, tgid) == target_tgid;
@@ -126,7 +118,7 @@ static __always_inline __u64 intern_create_stack(struct pt_regs *ctx)
 	if (bpf_map_update_elem(&tsites, &h, s, BPF_NOEXIST) == 0 ||
 	    bpf_map_lookup_elem(&tsites, &h))
 		return h;
-	count_lost(LT_TLOST_STACK_MAP_FULL);
+	lt_count_lost(&tlost, LT_TLOST_STACK_MAP_FULL);
 	return 0;
 }
 
@@ -152,6 +144,20 @@ static __always_inline void forget(__u32 tid, struct lt_thread *t)
 	bpf_map_delete_elem(&threads, &tid);
 	if (pt)
 		bpf_map_delete_elem(&pthreads, &pt);
+}
+
+/* An exited joinable thread is joined or detached now: nothing left to
+ * report about it. */
+static __always_inline void settle_exited(__u32 tid, struct lt_thread *t)
+{
+	struct lt_tsite *s;
+
+	if (!(t->flags & LT_T_EXITED))
+		return;
+	s = tsite(t->create_stack);
+	if (s)
+		__sync_fetch_and_sub(&s->unjoined, 1);
+	forget(tid, t);
 }
 
 static __always_inline int stack_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
@@ -187,7 +193,7 @@ int BPF_PROG(thread_fork, struct task_struct *parent, struct task_struct *child)
 	r = (struct pt_regs *)bpf_task_pt_regs(child);
 	bpf_find_vma(child, BPF_CORE_READ(r, sp), stack_vma_cb, &t.stack_bytes, 0);
 	if (bpf_map_update_elem(&threads, &tid, &t, BPF_ANY)) {
-		count_lost(LT_TLOST_THREAD_MAP_FULL);
+		lt_count_lost(&tlost, LT_TLOST_THREAD_MAP_FULL);
 		return 0;
 	}
 	if (t.pthread)
@@ -288,7 +294,6 @@ static __always_inline int on_detach(__u64 pt)
 {
 	__u32 *tid = bpf_map_lookup_elem(&pthreads, &pt);
 	struct lt_thread *t;
-	struct lt_tsite *s;
 
 	if (!tid)
 		return 0;
@@ -296,12 +301,7 @@ static __always_inline int on_detach(__u64 pt)
 	if (!t)
 		return 0;
 	t->flags |= LT_T_DETACHED;
-	if (t->flags & LT_T_EXITED) {
-		s = tsite(t->create_stack);
-		if (s)
-			__sync_fetch_and_sub(&s->unjoined, 1);
-		forget(*tid, t);
-	}
+	settle_exited(*tid, t);
 	return 0;
 }
 
@@ -336,7 +336,6 @@ int BPF_KPROBE(pthread_entry, __u64 a0, __u64 a1)
 static __always_inline int on_join_return(struct tcall *c, long ret)
 {
 	struct lt_thread *t;
-	struct lt_tsite *s;
 	__u32 *tid;
 
 	if (!c->joining)
@@ -353,12 +352,7 @@ static __always_inline int on_join_return(struct tcall *c, long ret)
 	t->flags |= LT_T_JOINED;
 	/* The joiner can return before the exit tracepoint ran: then the
 	 * exit path forgets the thread. */
-	if (t->flags & LT_T_EXITED) {
-		s = tsite(t->create_stack);
-		if (s)
-			__sync_fetch_and_sub(&s->unjoined, 1);
-		forget(*tid, t);
-	}
+	settle_exited(*tid, t);
 	return 0;
 }
 

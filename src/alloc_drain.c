@@ -8,6 +8,7 @@
 #include <time.h>
 #include "alloc.skel.h"
 #include "alloc_drain.h"
+#include "bpf_counters.h"
 #include "alloc_probes.h"
 #include "symbolize.h"
 
@@ -44,20 +45,11 @@ int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stac
 	return 0;
 }
 
-static void read_lost(struct alloc_bpf *skel, uint64_t *lost)
-{
-	int fd = bpf_map__fd(skel->maps.lost), ncpu = libbpf_num_possible_cpus();
-	uint64_t *v = calloc(ncpu > 0 ? ncpu : 1, sizeof(*v));
-
-	for (uint32_t r = 0; v && r < LT_LOST_MAX; r++) {
-		lost[r] = 0;
-		if (bpf_map_lookup_elem(fd, &r, v))
-			continue;
-		for (int i = 0; i < ncpu; i++)
-			lost[r] += v[i];
-	}
-	free(v);
-}
+static const char *const lost_names[LT_LOST_MAX] = {
+	[LT_LOST_ALLOC_MAP_FULL] = "alloc_map_full",
+	[LT_LOST_STACK_MAP_FULL] = "stack_map_full",
+	[LT_LOST_INFLIGHT_FULL] = "inflight_full",
+};
 
 /* One group per live site; idx maps stack id -> group index + 1. */
 static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
@@ -145,7 +137,7 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 	int err;
 
 	snap->min_age_s = min_age_s;
-	read_lost(skel, snap->lost);
+	counters_read(bpf_map__fd(skel->maps.lost), lost_names, LT_LOST_MAX, &snap->lost);
 	err = collect_sites(skel, sym, c, snap, &idx);
 	if (!err && min_age_ns)
 		for (int i = 0; i < snap->ngroups; i++)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "bpf_counters.h"
 #include "go_census.h"
 #include "go_drain.h"
 #include "goroutines.h"
@@ -239,8 +240,14 @@ int go_drain(struct goroutines_bpf *skel, struct symbolizer *sym, struct stack_c
 	struct go_g *g = NULL;
 	int n, cap = 0;
 
+	static const char *const names[LT_GLOST_MAX] = {
+		[LT_GLOST_PARK_MAP_FULL] = "park_map_full",
+		[LT_GLOST_STACK_MAP_FULL] = "stack_map_full",
+	};
+
 	snap->has_goroutines = true;
 	snap->go_version = gs->bin.version;
+	counters_read(bpf_map__fd(skel->maps.glost), names, LT_GLOST_MAX, &snap->glost);
 	n = gs->allgs ? go_census(gs->pid, &gs->layout, gs->allgs, &g) : 0;
 	for (int i = 0; i < n; i++) {
 		struct lt_group *grp;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "bpf_counters.h"
 #include "gobin.h"
 #include "go_heap.h"
 #include "goheap.h"
@@ -113,7 +114,13 @@ int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_c
 	struct lt_frames f;
 	uint32_t k = LT_HCYCLE;
 
+	static const char *const names[LT_HLOST_MAX] = {
+		[LT_HLOST_BUCKET_MAP_FULL] = "bucket_map_full",
+		[LT_HLOST_STACK_MAP_FULL] = "stack_map_full",
+	};
+
 	snap->has_goheap = true;
+	counters_read(bpf_map__fd(skel->maps.hlost), names, LT_HLOST_MAX, &snap->hlost);
 	snap->goheap_rate = h->rate;
 	bpf_map_lookup_elem(bpf_map__fd(skel->maps.hcycle), &k, &cycle);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {

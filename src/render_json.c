@@ -35,6 +35,27 @@ static void json_frame(FILE *f, const struct lt_frame *fr)
 	fputs("}", f);
 }
 
+/* "lost_events": N, "lost": {reason: n, ...} */
+static void json_lost(FILE *f, const struct lt_lost_counts *l)
+{
+	fprintf(f, "    \"lost_events\": %lu,\n    \"lost\": {", lost_total(l));
+	for (int i = 0; i < l->n; i++)
+		fprintf(f, "%s\"%s\": %lu", i ? ", " : "", l->names[i], l->v[i]);
+	fputs("},\n", f);
+}
+
+/* "key": [item, ...] over n items of size bytes each, then sep. */
+static void json_list(FILE *f, const char *key, const void *items, int n, size_t size,
+		      void (*item)(FILE *, const void *), const char *sep)
+{
+	fprintf(f, "    \"%s\": [", key);
+	for (int i = 0; i < n; i++) {
+		fputs(i ? ",\n" : "\n", f);
+		item(f, (const char *)items + i * size);
+	}
+	fprintf(f, "\n    ]%s", sep);
+}
+
 static void json_frames(FILE *f, const char *key, const struct lt_stack *st)
 {
 	fprintf(f, "\"%s\": [", key);
@@ -45,16 +66,20 @@ static void json_frames(FILE *f, const char *key, const struct lt_stack *st)
 	fputs("]", f);
 }
 
-static void json_site(FILE *f, const struct lt_group *g)
+static void json_site(FILE *f, const void *item)
 {
+	const struct lt_group *g = item;
+
 	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f,\n       ",
 		g->bytes, g->count, g->oldest_age_s);
 	json_frames(f, "frames", g->stack);
 	fputs("}", f);
 }
 
-static void json_thread_group(FILE *f, const struct lt_group *g)
+static void json_thread_group(FILE *f, const void *item)
 {
+	const struct lt_group *g = item;
+
 	fprintf(f, "      {\"kind\": \"%s\", \"count\": %ld, \"oldest_age_s\": %.3f, ",
 		group_kind_name(g->kind), g->count, g->oldest_age_s);
 	if (g->kind == LT_G_UNJOINED)
@@ -73,8 +98,10 @@ static void json_thread_group(FILE *f, const struct lt_group *g)
 	fputs("}", f);
 }
 
-static void json_site_count(FILE *f, const struct lt_site_count *r)
+static void json_site_count(FILE *f, const void *item)
 {
+	const struct lt_site_count *r = item;
+
 	fprintf(f, "      {\"live\": %ld, \"unjoined\": %ld, \"change\": %ld, \"growing\": %s,\n       ",
 		r->live, r->unjoined, r->change, r->growing ? "true" : "false");
 	json_frames(f, "created_by", r->created_by);
@@ -85,24 +112,16 @@ static void json_threads(FILE *f, const struct lt_snapshot *s)
 {
 	fprintf(f, ",\n  \"threads\": {\n    \"live\": %d,\n    \"min_block_s\": %.3f,\n",
 		s->live_threads, s->min_block_s);
-	fprintf(f, "    \"lost_events\": %lu,\n    \"lost\": {", snapshot_tlost_total(s));
-	for (int i = 0; i < LT_TLOST_MAX; i++)
-		fprintf(f, "%s\"%s\": %lu", i ? ", " : "", snapshot_tlost_name(i), s->tlost[i]);
-	fputs("},\n    \"groups\": [", f);
-	for (int i = 0; i < s->ntgroups; i++) {
-		fputs(i ? ",\n" : "\n", f);
-		json_thread_group(f, &s->tgroups[i]);
-	}
-	fputs("\n    ],\n    \"sites\": [", f);
-	for (int i = 0; i < s->nsites; i++) {
-		fputs(i ? ",\n" : "\n", f);
-		json_site_count(f, &s->sites[i]);
-	}
-	fputs("\n    ]\n  }", f);
+	json_lost(f, &s->tlost);
+	json_list(f, "groups", s->tgroups, s->ntgroups, sizeof(*s->tgroups), json_thread_group,
+		  ",\n");
+	json_list(f, "sites", s->sites, s->nsites, sizeof(*s->sites), json_site_count, "\n  }");
 }
 
-static void json_goroutine_group(FILE *f, const struct lt_group *g)
+static void json_goroutine_group(FILE *f, const void *item)
 {
+	const struct lt_group *g = item;
+
 	fputs("      {\"wait_reason\": ", f);
 	json_str(f, g->wait);
 	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, \"leak\": %s, \"why\": ",
@@ -120,27 +139,27 @@ static void json_goroutines(FILE *f, const struct lt_snapshot *s)
 	fprintf(f, ",\n  \"goroutines\": {\n    \"total\": %d,\n    \"go_version\": ",
 		s->goroutines);
 	json_str(f, s->go_version);
-	fprintf(f, ",\n    \"min_block_s\": %.3f,\n    \"groups\": [", s->min_block_s);
-	for (int i = 0; i < s->nggroups; i++) {
-		fputs(i ? ",\n" : "\n", f);
-		json_goroutine_group(f, &s->ggroups[i]);
-	}
-	fputs("\n    ]\n  }", f);
+	fprintf(f, ",\n    \"min_block_s\": %.3f,\n", s->min_block_s);
+	json_lost(f, &s->glost);
+	json_list(f, "groups", s->ggroups, s->nggroups, sizeof(*s->ggroups), json_goroutine_group,
+		  "\n  }");
+}
+
+static void json_heap_site(FILE *f, const void *item)
+{
+	const struct lt_group *g = item;
+
+	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld,\n       ", g->bytes,
+		g->count);
+	json_frames(f, "frames", g->stack);
+	fputs("}", f);
 }
 
 static void json_goheap(FILE *f, const struct lt_snapshot *s)
 {
-	fprintf(f, ",\n  \"go_heap\": {\n    \"sample_rate_bytes\": %ld,\n    \"sites\": [",
-		s->goheap_rate);
-	for (int i = 0; i < s->nhsites; i++) {
-		const struct lt_group *g = &s->hsites[i];
-
-		fprintf(f, "%s      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld,\n       ",
-			i ? ",\n" : "\n", g->bytes, g->count);
-		json_frames(f, "frames", g->stack);
-		fputs("}", f);
-	}
-	fputs("\n    ]\n  }", f);
+	fprintf(f, ",\n  \"go_heap\": {\n    \"sample_rate_bytes\": %ld,\n", s->goheap_rate);
+	json_lost(f, &s->hlost);
+	json_list(f, "sites", s->hsites, s->nhsites, sizeof(*s->hsites), json_heap_site, "\n  }");
 }
 
 void render_json(FILE *f, const struct lt_snapshot *s)
@@ -157,15 +176,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 	fprintf(f, ",\n    \"min_age_s\": %.3f,\n", s->min_age_s);
 	fprintf(f, "    \"outstanding_bytes\": %ld,\n    \"outstanding_allocations\": %ld,\n",
 		s->bytes, s->count);
-	fprintf(f, "    \"lost_events\": %lu,\n    \"lost\": {", snapshot_lost_total(s));
-	for (int i = 0; i < LT_LOST_MAX; i++)
-		fprintf(f, "%s\"%s\": %lu", i ? ", " : "", snapshot_lost_name(i), s->lost[i]);
-	fputs("},\n    \"sites\": [", f);
-	for (int i = 0; i < s->ngroups; i++) {
-		fputs(i ? ",\n" : "\n", f);
-		json_site(f, &s->groups[i]);
-	}
-	fputs("\n    ]\n  }", f);
+	json_lost(f, &s->lost);
+	json_list(f, "sites", s->groups, s->ngroups, sizeof(*s->groups), json_site, "\n  }");
 	if (s->has_threads)
 		json_threads(f, s);
 	if (s->has_goroutines)

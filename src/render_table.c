@@ -50,6 +50,18 @@ static void print_frame(FILE *f, const struct lt_frame *fr)
 	fprintf(f, "%s\n", buf);
 }
 
+/* "; lost events N" ending the line, then the reasons when there are any. */
+static void print_lost(FILE *f, const struct lt_lost_counts *l)
+{
+	fprintf(f, "; lost events %lu\n", lost_total(l));
+	if (!lost_total(l))
+		return;
+	fprintf(f, "  lost:");
+	for (int i = 0; i < l->n; i++)
+		fprintf(f, " %s=%lu", l->names[i], l->v[i]);
+	fprintf(f, "\n");
+}
+
 /* Frames [from, from + max) of st, the first on the current line. */
 static void print_frames(FILE *f, const struct lt_stack *st, int from, int max)
 {
@@ -134,8 +146,9 @@ static void render_threads(FILE *f, const struct lt_snapshot *s, int top)
 	int n = s->ntgroups < top ? s->ntgroups : top;
 	int m = s->nsites < top ? s->nsites : top;
 
-	fprintf(f, "threads: %d live; blocked means asleep over %.1fs; lost events %lu\n",
-		s->live_threads, s->min_block_s, snapshot_tlost_total(s));
+	fprintf(f, "threads: %d live; blocked means asleep over %.1fs", s->live_threads,
+		s->min_block_s);
+	print_lost(f, &s->tlost);
 	if (!s->ntgroups && !s->nsites) {
 		fprintf(f, "\n");
 		return;
@@ -170,8 +183,9 @@ static void render_goroutines(FILE *f, const struct lt_snapshot *s, int top)
 {
 	int n = s->nggroups < top ? s->nggroups : top;
 
-	fprintf(f, "goroutines: %d (Go %s); blocked means parked over %.1fs\n", s->goroutines,
+	fprintf(f, "goroutines: %d (Go %s); blocked means parked over %.1fs", s->goroutines,
 		s->go_version && s->go_version[0] ? s->go_version : "?", s->min_block_s);
+	print_lost(f, &s->glost);
 	if (!s->nggroups) {
 		fprintf(f, "\n");
 		return;
@@ -194,8 +208,9 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 		fprintf(f, "go heap: the runtime's sampler is not on yet\n\n");
 		return;
 	}
-	fprintf(f, "go heap in use, sampled every %s allocated (estimates):\n",
+	fprintf(f, "go heap in use, sampled every %s allocated (estimates)",
 		human_bytes(s->goheap_rate, b, sizeof(b)));
+	print_lost(f, &s->hlost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "OBJECTS", "", "STACK (innermost first)");
 	for (int i = 0; i < n; i++) {
 		fprintf(f, "%10s %8ld %9s  ", human_bytes(s->hsites[i].bytes, b, sizeof(b)),
@@ -217,13 +232,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		s->ngroups, s->ngroups == 1 ? "" : "s");
 	if (s->min_age_s > 0)
 		fprintf(f, " older than %.1fs", s->min_age_s);
-	fprintf(f, "; lost events %lu\n", snapshot_lost_total(s));
-	if (snapshot_lost_total(s)) {
-		fprintf(f, "  lost:");
-		for (int i = 0; i < LT_LOST_MAX; i++)
-			fprintf(f, " %s=%lu", snapshot_lost_name(i), s->lost[i]);
-		fprintf(f, "\n");
-	}
+	print_lost(f, &s->lost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "ALLOCS", "OLDEST", "STACK (innermost first)");
 	for (int i = 0; i < n; i++)
 		print_group(f, &s->groups[i]);

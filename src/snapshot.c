@@ -3,43 +3,13 @@
 #include <stdlib.h>
 #include "snapshot.h"
 
-static const char *const lost_names[LT_LOST_MAX] = {
-	[LT_LOST_ALLOC_MAP_FULL] = "alloc_map_full",
-	[LT_LOST_STACK_MAP_FULL] = "stack_map_full",
-	[LT_LOST_INFLIGHT_FULL] = "inflight_full",
-};
-
-uint64_t snapshot_lost_total(const struct lt_snapshot *s)
+uint64_t lost_total(const struct lt_lost_counts *l)
 {
 	uint64_t n = 0;
 
-	for (int i = 0; i < LT_LOST_MAX; i++)
-		n += s->lost[i];
+	for (int i = 0; i < l->n; i++)
+		n += l->v[i];
 	return n;
-}
-
-const char *snapshot_lost_name(int reason)
-{
-	return reason >= 0 && reason < LT_LOST_MAX ? lost_names[reason] : "?";
-}
-
-static const char *const tlost_names[LT_TLOST_MAX] = {
-	[LT_TLOST_THREAD_MAP_FULL] = "thread_map_full",
-	[LT_TLOST_STACK_MAP_FULL] = "stack_map_full",
-};
-
-uint64_t snapshot_tlost_total(const struct lt_snapshot *s)
-{
-	uint64_t n = 0;
-
-	for (int i = 0; i < LT_TLOST_MAX; i++)
-		n += s->tlost[i];
-	return n;
-}
-
-const char *snapshot_tlost_name(int reason)
-{
-	return reason >= 0 && reason < LT_TLOST_MAX ? tlost_names[reason] : "?";
 }
 
 const char *group_kind_name(enum lt_group_kind k)

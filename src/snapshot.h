@@ -56,6 +56,17 @@ struct lt_site_count {
 	bool growing;
 };
 
+#define LT_MAX_LOST 4
+
+/* Lost-event counters of one tracer, by reason, with the reasons' names. */
+struct lt_lost_counts {
+	int n;
+	const char *const *names;
+	uint64_t v[LT_MAX_LOST];
+};
+
+uint64_t lost_total(const struct lt_lost_counts *l);
+
 struct lt_snapshot {
 	pid_t pid;
 	char comm[32];
@@ -66,13 +77,13 @@ struct lt_snapshot {
 	double min_age_s;
 	int64_t bytes;	/* sum over groups */
 	int64_t count;
-	uint64_t lost[LT_LOST_MAX];
+	struct lt_lost_counts lost;	/* memory */
 	int ngroups;
 	struct lt_group *groups;	/* memory: sorted by bytes, largest first */
 	bool has_threads;
 	int live_threads;
 	double min_block_s;
-	uint64_t tlost[LT_TLOST_MAX];
+	struct lt_lost_counts tlost;	/* threads */
 	int ntgroups;
 	struct lt_group *tgroups;	/* threads: likely leaks first */
 	int nsites;
@@ -82,16 +93,14 @@ struct lt_snapshot {
 	int goroutines;		/* user goroutines */
 	int nggroups;
 	struct lt_group *ggroups;	/* goroutines: likely leaks first */
+	struct lt_lost_counts glost;
 	bool has_goheap;
 	int64_t goheap_rate;	/* bytes per sample; 0: sampler not on yet */
 	int nhsites;
 	struct lt_group *hsites;	/* Go heap: by bytes in use */
+	struct lt_lost_counts hlost;
 };
 
-uint64_t snapshot_lost_total(const struct lt_snapshot *s);
-const char *snapshot_lost_name(int reason);
-uint64_t snapshot_tlost_total(const struct lt_snapshot *s);
-const char *snapshot_tlost_name(int reason);
 const char *group_kind_name(enum lt_group_kind k);
 /* Memory groups by bytes; thread groups leaks first, then by count. */
 void snapshot_sort(struct lt_snapshot *s);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "bpf_counters.h"
 #include "render.h"
 #include "symbolize.h"
 #include "thread_drain.h"
@@ -313,19 +314,10 @@ static void judge(struct lt_group *g, const struct trend *t, bool growing, doubl
 	}
 }
 
-static void read_tlost(struct threads_bpf *skel, uint64_t *lost)
-{
-	int fd = bpf_map__fd(skel->maps.tlost), ncpu = libbpf_num_possible_cpus();
-	uint64_t v[ncpu > 0 ? ncpu : 1];
-
-	for (uint32_t r = 0; r < LT_TLOST_MAX; r++) {
-		lost[r] = 0;
-		if (bpf_map_lookup_elem(fd, &r, v))
-			continue;
-		for (int i = 0; i < ncpu; i++)
-			lost[r] += v[i];
-	}
-}
+static const char *const tlost_names[LT_TLOST_MAX] = {
+	[LT_TLOST_THREAD_MAP_FULL] = "thread_map_full",
+	[LT_TLOST_STACK_MAP_FULL] = "stack_map_full",
+};
 
 int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 		  struct thread_state *ts, double min_block_s, struct lt_snapshot *snap)
@@ -339,7 +331,7 @@ int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack
 	snap->has_threads = true;
 	snap->min_block_s = min_block_s;
 	snap->live_threads = 0;
-	read_tlost(skel, snap->tlost);
+	counters_read(bpf_map__fd(skel->maps.tlost), tlost_names, LT_TLOST_MAX, &snap->tlost);
 	sync_sites(skel, sym, c, ts, false, snap);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;

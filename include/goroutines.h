@@ -5,7 +5,6 @@
  *
  * Maps:
  *   parks   hash  goid     -> struct lt_park     the goroutine's last park
- *   gstacks hash  stack id -> struct lt_frames   blocking stacks
  *   glost   percpu array  enum lt_glost
  *
  * There is no wake probe: whether a goroutine is still parked is checked
@@ -14,11 +13,12 @@
 #ifndef LEAKTOP_GOROUTINES_H
 #define LEAKTOP_GOROUTINES_H
 
-#include "stack.h"
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
 
 enum lt_glost {
 	LT_GLOST_PARK_MAP_FULL,		/* a park not recorded */
-	LT_GLOST_STACK_MAP_FULL,	/* a blocking stack not stored */
 	LT_GLOST_MAX,
 };
 
@@ -26,7 +26,6 @@ struct lt_park {
 	__u64 g;		/* the runtime.g, to check it is still parked */
 	__u64 gopc;		/* its creation site: the go statement's PC */
 	__u64 parked_ns;	/* CLOCK_MONOTONIC */
-	__u64 stack_id;		/* 0: not stored */
 	__u32 reason;		/* gopark's waitReason */
 	__u32 pad;
 };

@@ -51,6 +51,13 @@ static const char *const lost_names[LT_LOST_MAX] = {
 	[LT_LOST_INFLIGHT_FULL] = "inflight_full",
 };
 
+void alloc_lost_none(struct lt_lost_counts *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->n = LT_LOST_MAX;
+	l->names = lost_names;
+}
+
 /* One group per live site; idx maps stack id -> group index + 1. */
 static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 			 struct stack_cache *c, struct lt_snapshot *snap, struct idmap *idx)

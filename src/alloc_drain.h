@@ -18,4 +18,8 @@ int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stac
 int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 		double min_age_s, struct lt_snapshot *snap);
 
+/* The memory section's counters when memory is not traced (a pure Go
+ * program has no malloc): every reason, all zero. */
+void alloc_lost_none(struct lt_lost_counts *l);
+
 #endif

@@ -242,7 +242,6 @@ int go_drain(struct goroutines_bpf *skel, struct symbolizer *sym, struct stack_c
 
 	static const char *const names[LT_GLOST_MAX] = {
 		[LT_GLOST_PARK_MAP_FULL] = "park_map_full",
-		[LT_GLOST_STACK_MAP_FULL] = "stack_map_full",
 	};
 
 	snap->has_goroutines = true;

@@ -242,6 +242,8 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->duration_s = now_s() - s->start;
 	snap->min_age_s = s->opt.min_age_s;
 	snap->min_block_s = s->opt.min_block_s;
+	if (!s->alloc)
+		alloc_lost_none(&snap->lost);
 	if ((s->alloc && alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap)) ||
 	    (s->threads &&
 	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap)) ||

@@ -34,3 +34,23 @@ awk -v n="$n" -v t="$t" -v e="$e" 'BEGIN {
 	printf "empty-probe slowdown vs native:        %.1fx\n", e / n
 	printf "leaktop added cost / empty added cost: %.2f\n", (t - n) / (e - n)
 }'
+
+# Goroutine parks: channel ping-pong in Go, two parks per pass, natively
+# and under leaktop (goroutine and Go heap tracing), side by side.
+gobin=build/bench_gopark
+(cd tests/bench && GOCACHE=/tmp/leaktop-gocache go build -o "../../$gobin" gopark.go)
+passes=300000
+gn=() gt=()
+for _ in $(seq "$runs"); do
+	gn+=("$("$gobin" "$passes" noalloc | grep -o 'ns_per_pass [0-9.]*' | awk '{print $2}')")
+	gt+=("$(./leaktop -- "$gobin" "$passes" noalloc 2>/dev/null | grep -o 'ns_per_pass [0-9.]*' | awk '{print $2}')")
+done
+n=$(printf '%s\n' "${gn[@]}" | median)
+t=$(printf '%s\n' "${gt[@]}" | median)
+echo
+echo "goroutine ping-pong passes: $passes (2 parks each), runs: $runs (median)"
+printf '%-40s %10s ns/pass\n' "native" "$n"
+printf '%-40s %10s ns/pass\n' "leaktop (goroutines + Go heap)" "$t"
+awk -v n="$n" -v t="$t" 'BEGIN {
+	printf "leaktop added cost per park:           %.0f ns\n", (t - n) / 2
+}'

@@ -10,6 +10,7 @@
 #include "alloc_drain.h"
 #include "bpf_counters.h"
 #include "alloc_probes.h"
+#include "render.h"
 #include "symbolize.h"
 
 #define BATCH 4096
@@ -28,7 +29,8 @@ static const struct lt_stack *site_stack(struct symbolizer *sym, struct stack_ca
 	return stack_cache_get(c, sym, id, &site->st, probe_kind_name(site->st.kind));
 }
 
-int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c)
+int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+	       struct history *h)
 {
 	int fd = bpf_map__fd(skel->maps.sites);
 	uint64_t key, next, *prev = NULL;
@@ -37,12 +39,38 @@ int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stac
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (key == 0 || idmap_get(&c->ids, key))
+		if (bpf_map_lookup_elem(fd, &key, &site))
 			continue;
-		if (bpf_map_lookup_elem(fd, &key, &site) == 0)
+		history_add(h, key, site.bytes);
+		if (key && !idmap_get(&c->ids, key))
 			site_stack(sym, c, key, &site);
 	}
 	return 0;
+}
+
+/* Growing steadily (likely a leak), stable or shrinking, with the evidence. */
+static void judge(struct lt_group *g, const struct history *h, uint64_t key)
+{
+	struct trend t;
+	char a[32], b[32], r[32];
+	double rate;
+
+	if (history_trend(h, key, &t) || t.n < 3) {
+		snprintf(g->why, sizeof(g->why), "not enough history yet (%d s)", t.n);
+		return;
+	}
+	rate = (double)(t.last - t.first) / (t.n - 1);
+	human_bytes(t.first, a, sizeof(a));
+	human_bytes(t.last, b, sizeof(b));
+	human_bytes(rate, r, sizeof(r));
+	g->leak = trend_growing(&t);
+	if (g->leak)
+		snprintf(g->why, sizeof(g->why), "grew in %d of the last %d s, +%s/s (%s -> %s)",
+			 t.rises, t.n - 1, r, a, b);
+	else if (t.last < t.first)
+		snprintf(g->why, sizeof(g->why), "shrinking over %d s (%s -> %s)", t.n - 1, a, b);
+	else
+		snprintf(g->why, sizeof(g->why), "stable over %d s (%s -> %s)", t.n - 1, a, b);
 }
 
 static const char *const lost_names[LT_LOST_MAX] = {
@@ -83,6 +111,7 @@ static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 		g = &snap->groups[snap->ngroups++];
 		memset(g, 0, sizeof(*g));
 		g->kind = LT_G_ALLOC;
+		g->site = key;
 		g->bytes = site.bytes;
 		g->count = site.count;
 		g->stack = site_stack(sym, c, key, &site);
@@ -137,7 +166,7 @@ static int walk_allocs(struct alloc_bpf *skel, struct lt_snapshot *snap, struct 
 }
 
 int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
-		   double min_age_s, struct lt_snapshot *snap)
+		const struct history *h, double min_age_s, struct lt_snapshot *snap)
 {
 	uint64_t min_age_ns = min_age_s * 1e9;
 	struct idmap idx = { 0 };
@@ -162,6 +191,7 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 		}
 		snap->bytes += snap->groups[i].bytes;
 		snap->count += snap->groups[i].count;
+		judge(&snap->groups[i], h, snap->groups[i].site);
 	}
 	return 0;
 }

@@ -7,16 +7,19 @@
 #ifndef LEAKTOP_ALLOC_DRAIN_H
 #define LEAKTOP_ALLOC_DRAIN_H
 
+#include "history.h"
 #include "snapshot.h"
 #include "stacks.h"
 
 struct alloc_bpf;
 struct symbolizer;
 
-/* Symbolize stacks seen for the first time (cheap; run every tick). */
-int alloc_new_stacks(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c);
+/* Every tick: sample each site's bytes into h, symbolize new stacks. */
+int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+	       struct history *h);
+/* Groups with verdicts from h: growing steadily, stable or shrinking. */
 int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
-		double min_age_s, struct lt_snapshot *snap);
+		const struct history *h, double min_age_s, struct lt_snapshot *snap);
 
 /* The memory section's counters when memory is not traced (a pure Go
  * program has no malloc): every reason, all zero. */

@@ -70,8 +70,11 @@ static void json_site(FILE *f, const void *item)
 {
 	const struct lt_group *g = item;
 
-	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f,\n       ",
-		g->bytes, g->count, g->oldest_age_s);
+	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f, "
+		"\"leak\": %s, \"why\": ", g->bytes, g->count, g->oldest_age_s,
+		g->leak ? "true" : "false");
+	json_str(f, g->why);
+	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs("}", f);
 }

@@ -78,6 +78,8 @@ static void print_frames(FILE *f, const struct lt_stack *st, int from, int max)
 		fprintf(f, "%*s... %d more frames\n", STACK_COL, "", st->nframes - from - n);
 }
 
+static void print_wrapped(FILE *f, const char *label, const char *text);
+
 static void print_group(FILE *f, const struct lt_group *g)
 {
 	char b[32];
@@ -85,6 +87,21 @@ static void print_group(FILE *f, const struct lt_group *g)
 	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
 		g->oldest_age_s);
 	print_frames(f, g->stack, 0, MAX_TABLE_FRAMES);
+	if (g->why[0])
+		print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
+}
+
+/* The top sites, likely leaks first, each part by bytes. */
+static void print_memory_sites(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int shown = 0;
+
+	for (int pass = 1; pass >= 0; pass--)
+		for (int i = 0; i < s->ngroups && shown < top; i++)
+			if (s->groups[i].leak == pass) {
+				print_group(f, &s->groups[i]);
+				shown++;
+			}
 }
 
 /* Text cut into lines that fit beside the stack column. */
@@ -234,8 +251,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		fprintf(f, " older than %.1fs", s->min_age_s);
 	print_lost(f, &s->lost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "ALLOCS", "OLDEST", "STACK (innermost first)");
-	for (int i = 0; i < n; i++)
-		print_group(f, &s->groups[i]);
+	print_memory_sites(f, s, n);
 	if (s->ngroups > n)
 		fprintf(f, "(%d more sites; -n to show more)\n", s->ngroups - n);
 	fprintf(f, "\n");

@@ -38,6 +38,7 @@ enum lt_group_kind {
 
 struct lt_group {
 	enum lt_group_kind kind;
+	uint64_t site;		/* live only: the tracer's id for the group's stack */
 	int64_t bytes;		/* alloc: outstanding; unjoined: stack memory pinned */
 	int64_t count;
 	double oldest_age_s;

@@ -19,6 +19,8 @@
 #include <unistd.h>
 #include "alloc.skel.h"
 #include "alloc_drain.h"
+#include "diff.h"
+#include "render_diff.h"
 #include "alloc_probes.h"
 #include "options.h"
 #include "probes.h"
@@ -55,6 +57,9 @@ struct session {
 	bool has_malloc;	/* a malloc to probe (C, C++, cgo) */
 	struct symbolizer *sym;
 	struct stack_cache stacks;
+	struct history mem_history;	/* bytes per allocation site, per second */
+	struct lt_snapshot first, prev;	/* for the diff tables */
+	bool have_first;
 	double start;
 	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
 };
@@ -244,13 +249,38 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->min_block_s = s->opt.min_block_s;
 	if (!s->alloc)
 		alloc_lost_none(&snap->lost);
-	if ((s->alloc && alloc_drain(s->alloc, s->sym, &s->stacks, s->opt.min_age_s, snap)) ||
+	if ((s->alloc &&
+	     alloc_drain(s->alloc, s->sym, &s->stacks, &s->mem_history, s->opt.min_age_s, snap)) ||
 	    (s->threads &&
 	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap)) ||
 	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt.min_block_s, snap)) ||
 	    (s->heap && goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
+}
+
+/* The diff tables against the previous report and the first one; snap
+ * becomes the previous one (the first is kept to the end). */
+static void show_changes(struct session *s, struct lt_snapshot *snap)
+{
+	struct lt_diff prev, first;
+
+	if (!s->have_first) {
+		s->first = *snap;
+		s->have_first = true;
+		memset(snap, 0, sizeof(*snap));
+		return;
+	}
+	diff_snapshots(s->prev.duration_s ? &s->prev : &s->first, snap,
+		       snap->duration_s - (s->prev.duration_s ? s->prev.duration_s :
+							      s->first.duration_s), &prev);
+	diff_snapshots(&s->first, snap, snap->duration_s - s->first.duration_s, &first);
+	render_diff_table(s->tables, &prev, &first, s->opt.top);
+	diff_free(&prev);
+	diff_free(&first);
+	snapshot_free(&s->prev);
+	s->prev = *snap;
+	memset(snap, 0, sizeof(*snap));
 }
 
 static void report(struct session *s, bool final)
@@ -270,6 +300,8 @@ static void report(struct session *s, bool final)
 				fclose(f);
 		}
 	}
+	if (s->opt.interval_s)
+		show_changes(s, &snap);
 	snapshot_free(&snap);
 }
 
@@ -278,7 +310,7 @@ static void tick(struct session *s)
 {
 	symbolizer_refresh(s->sym);
 	if (s->alloc)
-		alloc_new_stacks(s->alloc, s->sym, &s->stacks);
+		alloc_tick(s->alloc, s->sym, &s->stacks, &s->mem_history);
 	if (s->threads)
 		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 	if (s->gor)
@@ -430,7 +462,10 @@ static void finish(struct session *s)
 	if (s->trace_go)
 		go_state_free(&s->go);
 	symbolizer_free(s->sym);
+	snapshot_free(&s->first);
+	snapshot_free(&s->prev);
 	stack_cache_free(&s->stacks);
+	history_free(&s->mem_history);
 	providers_free(&s->prov);
 	target_close(&s->target);
 }

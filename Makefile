@@ -42,7 +42,8 @@ leaktop: $(OBJS)
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/gobin_tests.c $(LIB_OBJS)
+tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/gobin_tests.c tests/unit/render_tests.c \
+		tests/unit/snapfile_tests.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
 # Go binaries for tests/unit/gobin_tests.c, built by the system's Go (1.19 on

@@ -1,9 +1,28 @@
 // SPDX-License-Identifier: GPL-2.0
-/* leaktop: subcommand dispatch. Today the only command is trace, which is
- * also what runs when no subcommand is named. */
+/*
+ * leaktop: subcommand dispatch, as perf and bpftool do. trace (the
+ * default when no subcommand is named) traces a process; report and diff
+ * render stored snapshots; daemon traces continuously into snapshots.
+ */
+#include <string.h>
+#include "daemon.h"
+#include "report_cmd.h"
 #include "trace.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+} cmds[] = {
+	{ "trace", cmd_trace },
+	{ "report", cmd_report },
+	{ "diff", cmd_diff },
+	{ "daemon", cmd_daemon },
+};
 
 int main(int argc, char **argv)
 {
+	for (size_t i = 0; argc > 1 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[1], cmds[i].name) == 0)
+			return cmds[i].fn(argc - 1, argv + 1);
 	return cmd_trace(argc, argv);
 }

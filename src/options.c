@@ -13,8 +13,11 @@ static const char usage_text[] =
 "    leaktop - show what a running process leaks\n"
 "\n"
 "SYNOPSIS\n"
-"    leaktop [OPTIONS] -p PID\n"
-"    leaktop [OPTIONS] -- CMD [ARGS...]\n"
+"    leaktop [trace] [OPTIONS] -p PID\n"
+"    leaktop [trace] [OPTIONS] -- CMD [ARGS...]\n"
+"    leaktop report SNAPSHOT [--json F] [--folded F] [--pprof F] [--svg F]\n"
+"    leaktop diff OLD NEW [--json F]\n"
+"    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
 "\n"
 "DESCRIPTION\n"
 "    leaktop traces the native heap and anonymous mmap allocations of one\n"
@@ -46,6 +49,19 @@ static const char usage_text[] =
 "        --min-age SECS   count only allocations older than SECS (default 0)\n"
 "        --json FILE      write the final report as JSON to FILE; '-' writes it\n"
 "                         to standard output and the tables to standard error\n"
+"        --folded FILE    the final report as folded stacks (flamegraph.pl,\n"
+"                         speedscope); memory weighted by --weight\n"
+"        --pprof FILE     memory and Go heap of the final report as a gzipped\n"
+"                         heap profile.proto for go tool pprof (-top, -traces,\n"
+"                         -diff_base)\n"
+"        --pprof-counts FILE  threads and goroutines as a count profile\n"
+"        --svg FILE       the final report as a flame graph\n"
+"        --weight W       bytes (default) or count, for memory in --folded/--svg\n"
+"        --snapshot-dir DIR  store a snapshot at every report (-i) in DIR\n"
+"                         (mode 0700); read them with leaktop report/diff\n"
+"        --keep N         keep the newest N snapshots in DIR (default: all)\n"
+"        --quiet          print no tables\n"
+"        --no-memory      do not trace native memory (threads, goroutines only)\n"
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
 "        --max-stacks N   distinct allocation stacks kept (default 65536)\n"
@@ -67,7 +83,8 @@ static const char usage_text[] =
 "    JSON schema: docs/json-report.md in the source tree.\n";
 
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
-       OPT_MAX_THREADS };
+       OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
+       OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -76,6 +93,15 @@ static const struct option longopts[] = {
 	{ "top", required_argument, NULL, 'n' },
 	{ "min-age", required_argument, NULL, OPT_MIN_AGE },
 	{ "json", required_argument, NULL, OPT_JSON },
+	{ "folded", required_argument, NULL, OPT_FOLDED },
+	{ "pprof", required_argument, NULL, OPT_PPROF },
+	{ "pprof-counts", required_argument, NULL, OPT_PPROF_COUNTS },
+	{ "svg", required_argument, NULL, OPT_SVG },
+	{ "weight", required_argument, NULL, OPT_WEIGHT },
+	{ "snapshot-dir", required_argument, NULL, OPT_SNAPDIR },
+	{ "keep", required_argument, NULL, OPT_KEEP },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "no-memory", no_argument, NULL, OPT_NO_MEMORY },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
@@ -144,7 +170,34 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case OPT_MIN_AGE:
 		return parse_secs(arg, "minimum age", &o->min_age_s);
 	case OPT_JSON:
-		o->json = arg;
+		o->out.json = arg;
+		return 0;
+	case OPT_FOLDED:
+		o->out.folded = arg;
+		return 0;
+	case OPT_PPROF:
+		o->out.pprof = arg;
+		return 0;
+	case OPT_PPROF_COUNTS:
+		o->out.pprof_counts = arg;
+		return 0;
+	case OPT_SVG:
+		o->out.svg = arg;
+		return 0;
+	case OPT_WEIGHT:
+		return export_parse_weight(arg, &o->out.weight) ? bad("weight", arg) : 0;
+	case OPT_SNAPDIR:
+		o->snapshot_dir = arg;
+		return 0;
+	case OPT_KEEP:
+		err = parse_uint(arg, "--keep", 0, 1000000, &v);
+		o->keep = v;
+		return err;
+	case OPT_QUIET:
+		o->quiet = 1;
+		return 0;
+	case OPT_NO_MEMORY:
+		o->no_memory = 1;
 		return 0;
 	case OPT_MAX_ALLOCS:
 		err = parse_uint(arg, "--max-allocs", 1, 1L << 27, &v);

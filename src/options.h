@@ -5,6 +5,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include "export.h"
 
 struct options {
 	pid_t pid;		/* -p; 0 when starting a command */
@@ -13,7 +14,11 @@ struct options {
 	double interval_s;	/* 0: final report only */
 	int top;
 	double min_age_s;
-	const char *json;	/* NULL, a path, or "-" */
+	struct export_opts out;	/* --json, --folded, --pprof, --svg of the final report */
+	const char *snapshot_dir;	/* one snapshot per report into it */
+	int keep;		/* snapshots kept in snapshot_dir (0: all) */
+	int quiet;		/* no tables (daemon sessions) */
+	int no_memory;		/* leave native memory untraced */
 	uint32_t max_allocs;
 	uint32_t max_stacks;
 	double min_block_s;	/* threads asleep this long count as blocked */

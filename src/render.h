@@ -50,7 +50,8 @@ void render_folded(FILE *f, const struct lt_snapshot *s, enum lt_weight w);
  * and renamed. render_pprof: memory and Go heap sites as a heap profile
  * (inuse_objects/count, inuse_space/bytes); render_pprof_counts: thread and
  * goroutine groups as a count profile (goroutine/count). Samples carry a
- * "section" label ("memory", "threads:blocked", ...). 0 or -errno.
+ * "section" label ("memory", "threads:blocked", ...). "-": stdout.
+ * 0 or -errno.
  */
 int render_pprof(const char *path, const struct lt_snapshot *s);
 int render_pprof_counts(const char *path, const struct lt_snapshot *s);

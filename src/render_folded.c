@@ -145,7 +145,7 @@ static int add_group(struct folded *fo, enum lt_section sec, const struct lt_gro
 		     int64_t weight)
 {
 	const struct lt_stack *st = g->stack;
-	char name[512];
+	char name[1024];
 	int err;
 
 	fo->len = 0;
@@ -203,7 +203,8 @@ void render_folded(FILE *f, const struct lt_snapshot *s, enum lt_weight w)
 		}
 	}
 	/* Different groups can fold to one line: same names, other addresses. */
-	qsort(fo.v, fo.n, sizeof(*fo.v), by_stack);
+	if (fo.n > 1)
+		qsort(fo.v, fo.n, sizeof(*fo.v), by_stack);
 	while (i < fo.n) {
 		int64_t sum = fo.v[i].weight;
 		int j = i + 1;

@@ -20,6 +20,7 @@
 #include "alloc.skel.h"
 #include "alloc_drain.h"
 #include "diff.h"
+#include "snapdir.h"
 #include "render_diff.h"
 #include "alloc_probes.h"
 #include "options.h"
@@ -60,6 +61,7 @@ struct session {
 	struct history mem_history;	/* bytes per allocation site, per second */
 	struct lt_snapshot first, prev;	/* for the diff tables */
 	bool have_first;
+	uint64_t seq;		/* snapshots stored */
 	double start;
 	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
 };
@@ -209,8 +211,9 @@ static int choose_tracers(struct session *s)
 	s->trace_go = err == 0;
 	/* A launched command is predicted from our environment (it inherits
 	 * it); a running one is read from its own environment and mappings. */
-	s->has_malloc = providers_find(s->opt.pid, s->target.exe, &s->prov) == 0;
-	if (!s->has_malloc && !s->is_go) {
+	s->has_malloc = providers_find(s->opt.pid, s->target.exe, &s->prov) == 0 &&
+			!s->opt.no_memory;
+	if (!s->has_malloc && !s->is_go && !s->opt.no_memory) {
 		fprintf(stderr, "leaktop: %s uses no malloc we can find (no malloc/mmap exported)\n",
 			s->target.exe);
 		return -ENOEXEC;
@@ -286,21 +289,15 @@ static void show_changes(struct session *s, struct lt_snapshot *snap)
 static void report(struct session *s, bool final)
 {
 	struct lt_snapshot snap;
-	FILE *f;
 
 	build_snapshot(s, &snap);
-	render_table(s->tables, &snap, s->opt.top);
-	if (final && s->opt.json) {
-		f = strcmp(s->opt.json, "-") ? fopen(s->opt.json, "we") : stdout;
-		if (!f) {
-			fprintf(stderr, "leaktop: cannot write %s: %s\n", s->opt.json, strerror(errno));
-		} else {
-			render_json(f, &snap);
-			if (f != stdout)
-				fclose(f);
-		}
-	}
-	if (s->opt.interval_s)
+	if (!s->opt.quiet)
+		render_table(s->tables, &snap, s->opt.top);
+	if (final)
+		export_all(&s->opt.out, &snap);
+	if (s->opt.snapshot_dir)
+		snapdir_store(s->opt.snapshot_dir, &snap, ++s->seq, s->opt.keep);
+	if (s->opt.interval_s && !s->opt.quiet)
 		show_changes(s, &snap);
 	snapshot_free(&snap);
 }
@@ -478,7 +475,7 @@ int cmd_trace(int argc, char **argv)
 	err = options_parse(argc, argv, &s.opt);
 	if (err)
 		return err > 0 ? 0 : EXIT_BAD_INPUT;
-	s.tables = s.opt.json && strcmp(s.opt.json, "-") == 0 ? stderr : stdout;
+	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
 	if (check_privileges())
 		return 1;
 	libbpf_set_print(libbpf_log);

@@ -18,6 +18,7 @@ import os
 import re
 import select
 import shutil
+import stat
 import signal
 import subprocess
 import sys
@@ -2015,6 +2016,132 @@ class Runner:
             self.result(name, True)
         finally:
             ctx.cleanup()
+
+
+
+# ---------------------------------------------------------------------------
+# snapshots, daemon, report, diff, exports (idle --busy: late_leak grows by
+# 500 x 512 B a second; busy_churn holds at most 16 blocks: flat)
+
+FOLDED_LINE = re.compile(r"^(.*) (\d+)$")
+
+
+def run_daemon(ctx, seconds, keep, interval=1):
+    """leaktop daemon --dir D -p PID on idle --busy for SECONDS, stopped
+    with SIGTERM. Returns (daemon dir, the target's snapshot dir, run)."""
+    t = ctx.start_target("idle", "--busy")
+    d = ctx.tmp / "snaps"
+    argv = [str(LEAKTOP), "daemon", "--dir", str(d), "--interval", str(interval),
+            "--keep", str(keep), "-p", str(t.pid)]
+    out_p, err_p = ctx.tmp / "daemon.out", ctx.tmp / "daemon.err"
+    with open(out_p, "wb") as out, open(err_p, "wb") as err:
+        p = ctx.popen(argv, stdout=out, stderr=err)
+    time.sleep(seconds)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure("daemon did not stop within 30 s of SIGTERM")
+    run = Run(argv, p.returncode, out_p.read_text(errors="replace"),
+              err_p.read_text(errors="replace"))
+    ctx.runs.append(run)
+    check(t.poll() is None, "the target died while the daemon traced it")
+    check(run.rc == 0, f"daemon exited with status {run.rc}")
+    subs = [x for x in d.iterdir() if x.is_dir()] if d.is_dir() else []
+    check(len(subs) == 1, f"want one target directory in {d}, got {subs}")
+    return d, subs[0], run
+
+
+def snapshots(sub):
+    return sorted(x for x in sub.iterdir() if x.name.startswith("snap-"))
+
+
+@test("snap_daemon")
+def t_snap_daemon(ctx):
+    d, sub, _ = run_daemon(ctx, seconds=4.5, keep=100)
+    snaps = snapshots(sub)
+    # One per 1 s interval (4) plus the last one at SIGTERM; start-up takes
+    # about a second: 3..6.
+    check(3 <= len(snaps) <= 6, f"{len(snaps)} snapshots: {[x.name for x in snaps]}")
+    check(stat.S_IMODE(d.stat().st_mode) == 0o700, f"{d} is not mode 0700")
+    check(stat.S_IMODE(sub.stat().st_mode) == 0o700, f"{sub} is not mode 0700")
+    for x in snaps:
+        check(stat.S_IMODE(x.stat().st_mode) == 0o600, f"{x} is not mode 0600")
+    left = [x.name for x in sub.iterdir() if not x.name.startswith("snap-")]
+    check(not left, f"stray files in the snapshot directory: {left}")
+
+
+@test("snap_retention")
+def t_snap_retention(ctx):
+    _, sub, _ = run_daemon(ctx, seconds=5, keep=2)
+    snaps = snapshots(sub)
+    check(len(snaps) == 2, f"--keep 2 left {len(snaps)}: {[x.name for x in snaps]}")
+    nums = [int(x.name[5:11]) for x in snaps]
+    check(nums[1] == nums[0] + 1 and nums[0] >= 3,
+          f"not the newest two: {[x.name for x in snaps]}")
+
+
+@test("snap_diff_report")
+def t_snap_diff_report(ctx):
+    _, sub, _ = run_daemon(ctx, seconds=4.5, keep=100)
+    snaps = snapshots(sub)
+    check(len(snaps) >= 2, f"{len(snaps)} snapshots")
+    r = ctx.leaktop(["diff", snaps[0], snaps[-1], "--json", "-"], timeout=30)
+    check(r.rc == 0, f"diff exited with status {r.rc}")
+    d = json.loads(r.out)
+    grow = [c for c in d["changes"] if "late_leak" in c["group"]]
+    check(grow and grow[0]["delta_bytes"] >= 512 * 500,
+          f"late_leak did not grow by 500 blocks or more: {grow}")
+    check(grow[0]["delta_bytes"] % 512 == 0, f"late_leak grew by {grow[0]}")
+    flat = [c for c in d["changes"] if "busy_churn" in c["group"]]
+    check(all(abs(c["delta_bytes"]) <= 16 * 512 for c in flat),
+          f"busy_churn is not flat: {flat}")
+    t = ctx.leaktop(["diff", snaps[0], snaps[-1]], timeout=30)
+    check(t.rc == 0 and "late_leak" in t.out, f"text diff: {t.out[:300]}")
+    # report of the last one: table, JSON, folded, pprof, SVG
+    j, fo, pp, sv = (ctx.tmp / n for n in ("r.json", "r.folded", "r.pb.gz", "r.svg"))
+    r = ctx.leaktop(["report", snaps[-1], "--json", j, "--folded", fo, "--pprof", pp,
+                     "--svg", sv], timeout=30)
+    check(r.rc == 0 and "late_leak" in r.out, f"report: status {r.rc}: {r.out[:300]}")
+    rep = load_report(j)
+    s = site_by_caller(rep, "late_leak")
+    check(s and s.bytes == 512 * s.allocations, f"late_leak site in the report: {s}")
+    lines = fo.read_text().splitlines()
+    check(lines, "empty folded file")
+    for line in lines:
+        m = FOLDED_LINE.match(line)
+        check(m and ";;" not in line and "\n" not in line,
+              f"not a folded line: {line!r}")
+    check(any(l.startswith("memory;") and "late_leak;malloc " in l for l in lines),
+          f"no root-first memory stack ending late_leak;malloc: {lines[:3]}")
+    env = dict(os.environ, HOME=str(ctx.tmp), GOCACHE=str(ctx.tmp / "gocache"))
+    pr = subprocess.run(["go", "tool", "pprof", "-top", str(pp)], capture_output=True,
+                        text=True, timeout=120, env=env)
+    check(pr.returncode == 0 and "late_leak" in pr.stdout,
+          f"go tool pprof -top: {pr.returncode}: {pr.stdout[:300]} {pr.stderr[:300]}")
+    import xml.dom.minidom
+    try:
+        xml.dom.minidom.parse(str(sv))
+    except Exception as ex:
+        raise TestFailure(f"SVG is not well-formed XML: {ex}")
+
+
+@test("snap_corrupt")
+def t_snap_corrupt(ctx):
+    _, sub, _ = run_daemon(ctx, seconds=2.5, keep=100)
+    good = snapshots(sub)[-1].read_bytes()
+    cases = {"truncated": good[: len(good) // 2], "flipped": bytearray(good),
+             "empty": b"", "foreign": Path("/bin/true").read_bytes()[:4096]}
+    cases["flipped"][len(good) // 2] ^= 0x55
+    for name, data in cases.items():
+        f = ctx.tmp / f"{name}.lts"
+        f.write_bytes(bytes(data))
+        r = ctx.leaktop(["report", f], timeout=30)
+        check(r.rc == 2, f"{name} snapshot: exit status {r.rc}, want 2")
+        check(r.err.count("\n") == 1 and str(f) in r.err,
+              f"{name} snapshot: stderr is not one line naming the file: {r.err!r}")
+
 
 
 def main(argv):

@@ -22,6 +22,21 @@
 static int failed;
 
 int gobin_tests(const char *go_plain, const char *go_stripped);
+int render_tests(const char *tmpdir);
+int snapfile_tests(const char *tmpdir);
+
+/* A fresh private directory for a test module; NULL (and a FAIL) if not. */
+static char *tmpdir(const char *name)
+{
+	static char dir[64];
+
+	snprintf(dir, sizeof(dir), "/tmp/leaktop-%s-XXXXXX", name);
+	if (mkdtemp(dir))
+		return dir;
+	printf("FAIL %s_tmpdir: %s\n", name, strerror(errno));
+	failed++;
+	return NULL;
+}
 
 static void check(int cond, const char *name, const char *why)
 {
@@ -232,6 +247,8 @@ static void test_idmap(void)
 
 int main(void)
 {
+	char *dir;
+
 	test_probe_offset();
 	test_elf();
 	test_allocator();
@@ -240,5 +257,14 @@ int main(void)
 	test_render();
 	test_idmap();
 	failed += gobin_tests("tests/unit/go/build/hello", "tests/unit/go/build/hello_stripped");
+	if ((dir = tmpdir("render"))) {
+		char cmd[128];
+
+		failed += render_tests(dir);
+		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+		if (system(cmd))
+			printf("FAIL render_cleanup: %s\n", cmd);
+	}
+	failed += snapfile_tests("/tmp");
 	return failed ? 1 : 0;
 }

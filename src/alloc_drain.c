@@ -10,7 +10,6 @@
 #include "alloc_drain.h"
 #include "bpf_counters.h"
 #include "alloc_probes.h"
-#include "render.h"
 #include "symbolize.h"
 
 #define BATCH 4096
@@ -46,31 +45,6 @@ int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cach
 			site_stack(sym, c, key, &site);
 	}
 	return 0;
-}
-
-/* Growing steadily (likely a leak), stable or shrinking, with the evidence. */
-static void judge(struct lt_group *g, const struct history *h, uint64_t key)
-{
-	struct trend t;
-	char a[32], b[32], r[32];
-	double rate;
-
-	if (history_trend(h, key, &t) || t.n < 3) {
-		snprintf(g->why, sizeof(g->why), "not enough history yet (%d s)", t.n);
-		return;
-	}
-	rate = (double)(t.last - t.first) / (t.n - 1);
-	human_bytes(t.first, a, sizeof(a));
-	human_bytes(t.last, b, sizeof(b));
-	human_bytes(rate, r, sizeof(r));
-	g->leak = trend_growing(&t);
-	if (g->leak)
-		snprintf(g->why, sizeof(g->why), "grew in %d of the last %d s, +%s/s (%s -> %s)",
-			 t.rises, t.n - 1, r, a, b);
-	else if (t.last < t.first)
-		snprintf(g->why, sizeof(g->why), "shrinking over %d s (%s -> %s)", t.n - 1, a, b);
-	else
-		snprintf(g->why, sizeof(g->why), "stable over %d s (%s -> %s)", t.n - 1, a, b);
 }
 
 static const char *const lost_names[LT_LOST_MAX] = {
@@ -191,7 +165,7 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 		}
 		snap->bytes += snap->groups[i].bytes;
 		snap->count += snap->groups[i].count;
-		judge(&snap->groups[i], h, snap->groups[i].site);
+		history_judge(h, snap->groups[i].site, &snap->groups[i]);
 	}
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include "goheap.h"
 #include "goheap.skel.h"
 #include "idmap.h"
+#include "history.h"
 #include "probes.h"
 
 /* Frames of the sampler itself above mallocgc: mProf_Malloc, profilealloc. */
@@ -104,29 +105,21 @@ static double scale(uint64_t size, int64_t rate)
 	return 1 / (1 - exp(-(double)size / rate));
 }
 
-int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
-		 struct goheap_state *h, struct lt_snapshot *snap)
+/* In-use estimate of every bucket, per stack: fn(stack id, bytes, objects). */
+static void each_bucket(struct goheap_bpf *skel, const struct goheap_state *h,
+			void (*fn)(void *arg, uint64_t stack, const struct lt_frames *f,
+				   double bytes, double objs),
+			void *arg)
 {
 	int fd = bpf_map__fd(skel->maps.hbuckets), sfd = bpf_map__fd(skel->maps.hstacks);
 	uint64_t key, next, *prev = NULL, cycle = 0;
-	struct idmap idx = { 0 };
+	uint32_t k = LT_HCYCLE;
 	struct lt_hbucket b;
 	struct lt_frames f;
-	uint32_t k = LT_HCYCLE;
 
-	static const char *const names[LT_HLOST_MAX] = {
-		[LT_HLOST_BUCKET_MAP_FULL] = "bucket_map_full",
-		[LT_HLOST_STACK_MAP_FULL] = "stack_map_full",
-	};
-
-	snap->has_goheap = true;
-	counters_read(bpf_map__fd(skel->maps.hlost), names, LT_HLOST_MAX, &snap->hlost);
-	snap->goheap_rate = h->rate;
 	bpf_map_lookup_elem(bpf_map__fd(skel->maps.hcycle), &k, &cycle);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		struct lt_group *g;
 		int64_t live;
-		uintptr_t i;
 		double objs;
 
 		key = next;
@@ -139,24 +132,85 @@ int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_c
 		if (bpf_map_lookup_elem(sfd, &b.stack_id, &f))
 			f.nr = 0;
 		objs = live * scale(b.size, h->rate);
-		i = (uintptr_t)idmap_get(&idx, b.stack_id);
-		if (!i) {
-			snap->hsites = realloc(snap->hsites, (snap->nhsites + 1) * sizeof(*g));
-			if (!snap->hsites)
-				abort();
-			g = &snap->hsites[snap->nhsites++];
-			memset(g, 0, sizeof(*g));
-			g->kind = LT_G_GOHEAP;
-			g->stack = f.nr > SAMPLER_FRAMES ?
-				stack_cache_ips(c, sym, (const uint64_t *)f.ip + SAMPLER_FRAMES,
-						f.nr - SAMPLER_FRAMES, true) : &lt_unknown_stack;
-			i = snap->nhsites;
-			idmap_put(&idx, b.stack_id, (void *)i);
-		}
-		g = &snap->hsites[i - 1];
-		g->count += llround(objs);
-		g->bytes += llround(objs * b.size);
+		fn(arg, b.stack_id, &f, objs * b.size, objs);
 	}
-	idmap_free(&idx);
+}
+
+struct sampler {
+	struct idmap sum;	/* stack id -> bytes */
+};
+
+static void sample_one(void *arg, uint64_t stack, const struct lt_frames *f, double bytes,
+		       double objs)
+{
+	struct sampler *sm = arg;
+
+	(void)f;
+	(void)objs;
+	idmap_put(&sm->sum, stack, (void *)((uintptr_t)idmap_get(&sm->sum, stack) +
+					    (uintptr_t)llround(bytes)));
+}
+
+void goheap_sample(struct goheap_bpf *skel, const struct goheap_state *h, struct history *hist)
+{
+	struct sampler sm = { { 0 } };
+
+	each_bucket(skel, h, sample_one, &sm);
+	for (size_t i = 0; i < sm.sum.cap; i++)
+		if (sm.sum.used[i])
+			history_add(hist, sm.sum.keys[i], (uintptr_t)sm.sum.vals[i]);
+	idmap_free(&sm.sum);
+}
+
+struct drainer {
+	struct lt_snapshot *snap;
+	struct symbolizer *sym;
+	struct stack_cache *c;
+	struct idmap idx;	/* stack id -> site index + 1 */
+};
+
+static void drain_one(void *arg, uint64_t stack, const struct lt_frames *f, double bytes,
+		      double objs)
+{
+	struct drainer *d = arg;
+	uintptr_t i = (uintptr_t)idmap_get(&d->idx, stack);
+	struct lt_snapshot *snap = d->snap;
+	struct lt_group *g;
+
+	if (!i) {
+		snap->hsites = realloc(snap->hsites, (snap->nhsites + 1) * sizeof(*g));
+		if (!snap->hsites)
+			abort();
+		g = &snap->hsites[snap->nhsites++];
+		memset(g, 0, sizeof(*g));
+		g->kind = LT_G_GOHEAP;
+		g->site = stack;
+		g->stack = f->nr > SAMPLER_FRAMES ?
+			stack_cache_ips(d->c, d->sym, (const uint64_t *)f->ip + SAMPLER_FRAMES,
+					f->nr - SAMPLER_FRAMES, true) : &lt_unknown_stack;
+		i = snap->nhsites;
+		idmap_put(&d->idx, stack, (void *)i);
+	}
+	g = &snap->hsites[i - 1];
+	g->count += llround(objs);
+	g->bytes += llround(bytes);
+}
+
+int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+		 struct goheap_state *h, const struct history *hist, struct lt_snapshot *snap)
+{
+	static const char *const names[LT_HLOST_MAX] = {
+		[LT_HLOST_BUCKET_MAP_FULL] = "bucket_map_full",
+		[LT_HLOST_STACK_MAP_FULL] = "stack_map_full",
+	};
+	struct drainer d = { .snap = snap, .sym = sym, .c = c };
+
+	snap->has_goheap = true;
+	counters_read(bpf_map__fd(skel->maps.hlost), names, LT_HLOST_MAX, &snap->hlost);
+	snap->goheap_rate = h->rate;
+	each_bucket(skel, h, drain_one, &d);
+	idmap_free(&d.idx);
+	for (int i = 0; i < snap->nhsites; i++)
+		history_judge(hist, snap->hsites[i].site, &snap->hsites[i]);
 	return 0;
 }

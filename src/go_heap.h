@@ -22,6 +22,7 @@
 #include "stacks.h"
 
 struct goheap_bpf;
+struct history;
 struct gobin;
 struct symbolizer;
 
@@ -40,7 +41,10 @@ void goheap_tick(struct goheap_state *h);
 /* Switch it off again if leaktop switched it on. */
 void goheap_stop(struct goheap_state *h);
 int goheap_attach(struct goheap_bpf *skel, pid_t pid, struct gobin *bin, const char *exe);
+/* Each tick: in-use bytes per allocation stack into hist. */
+void goheap_sample(struct goheap_bpf *skel, const struct goheap_state *h, struct history *hist);
+/* Sites with verdicts from hist. */
 int goheap_drain(struct goheap_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
-		 struct goheap_state *h, struct lt_snapshot *snap);
+		 struct goheap_state *h, const struct history *hist, struct lt_snapshot *snap);
 
 #endif

@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include "history.h"
+#include "render.h"
+#include "snapshot.h"
 
 struct series {
 	int n;
@@ -57,4 +60,28 @@ void history_free(struct history *h)
 		if (h->ids.used[i])
 			free(h->ids.vals[i]);
 	idmap_free(&h->ids);
+}
+
+void history_judge(const struct history *h, uint64_t key, struct lt_group *g)
+{
+	struct trend t;
+	char a[32], b[32], r[32];
+	double rate;
+
+	if (history_trend(h, key, &t) || t.n < 3) {
+		snprintf(g->why, sizeof(g->why), "not enough history yet (%d s)", t.n);
+		return;
+	}
+	rate = (double)(t.last - t.first) / (t.n - 1);
+	human_bytes(t.first, a, sizeof(a));
+	human_bytes(t.last, b, sizeof(b));
+	human_bytes(rate, r, sizeof(r));
+	g->leak = trend_growing(&t);
+	if (g->leak)
+		snprintf(g->why, sizeof(g->why), "grew in %d of the last %d s, +%s/s (%s -> %s)",
+			 t.rises, t.n - 1, r, a, b);
+	else if (t.last < t.first)
+		snprintf(g->why, sizeof(g->why), "shrinking over %d s (%s -> %s)", t.n - 1, a, b);
+	else
+		snprintf(g->why, sizeof(g->why), "stable over %d s (%s -> %s)", t.n - 1, a, b);
 }

@@ -30,4 +30,9 @@ int history_trend(const struct history *h, uint64_t id, struct trend *t);
 bool trend_growing(const struct trend *t);
 void history_free(struct history *h);
 
+struct lt_group;
+/* The verdict on a group whose size h samples under key: growing steadily
+ * (a likely leak), stable or shrinking, with the evidence in g->why. */
+void history_judge(const struct history *h, uint64_t key, struct lt_group *g);
+
 #endif

@@ -152,8 +152,10 @@ static void json_heap_site(FILE *f, const void *item)
 {
 	const struct lt_group *g = item;
 
-	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld,\n       ", g->bytes,
-		g->count);
+	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld, \"leak\": %s, \"why\": ",
+		g->bytes, g->count, g->leak ? "true" : "false");
+	json_str(f, g->why);
+	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs("}", f);
 }

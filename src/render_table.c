@@ -230,9 +230,12 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 	print_lost(f, &s->hlost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "OBJECTS", "", "STACK (innermost first)");
 	for (int i = 0; i < n; i++) {
-		fprintf(f, "%10s %8ld %9s  ", human_bytes(s->hsites[i].bytes, b, sizeof(b)),
-			s->hsites[i].count, "");
-		print_frames(f, s->hsites[i].stack, 0, MAX_TABLE_FRAMES);
+		const struct lt_group *g = &s->hsites[i];
+
+		fprintf(f, "%10s %8ld %9s  ", human_bytes(g->bytes, b, sizeof(b)), g->count, "");
+		print_frames(f, g->stack, 0, MAX_TABLE_FRAMES);
+		if (g->why[0])
+			print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
 	}
 	fprintf(f, "\n");
 }

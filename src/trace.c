@@ -59,6 +59,7 @@ struct session {
 	struct symbolizer *sym;
 	struct stack_cache stacks;
 	struct history mem_history;	/* bytes per allocation site, per second */
+	struct history heap_history;	/* Go heap in use per allocation stack */
 	struct lt_snapshot first, prev;	/* for the diff tables */
 	bool have_first;
 	uint64_t seq;		/* snapshots stored */
@@ -257,7 +258,8 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	    (s->threads &&
 	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt.min_block_s, snap)) ||
 	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt.min_block_s, snap)) ||
-	    (s->heap && goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)))
+	    (s->heap &&
+	     goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, &s->heap_history, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -312,8 +314,10 @@ static void tick(struct session *s)
 		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 	if (s->gor)
 		go_tick(s->gor, s->sym, &s->stacks, &s->go);
-	if (s->heap)
+	if (s->heap) {
 		goheap_tick(&s->hs);
+		goheap_sample(s->heap, &s->hs, &s->heap_history);
+	}
 }
 
 static int signal_fd(void)
@@ -463,6 +467,7 @@ static void finish(struct session *s)
 	snapshot_free(&s->prev);
 	stack_cache_free(&s->stacks);
 	history_free(&s->mem_history);
+	history_free(&s->heap_history);
 	providers_free(&s->prov);
 	target_close(&s->target);
 }

@@ -2127,6 +2127,33 @@ def t_snap_diff_report(ctx):
         raise TestFailure(f"SVG is not well-formed XML: {ex}")
 
 
+@test("snap_daemon_comm")
+def t_snap_daemon_comm(ctx):
+    """--comm follows a program that exits and starts again."""
+    a = ctx.start_target("idle")
+    d = ctx.tmp / "snaps"
+    argv = [str(LEAKTOP), "daemon", "--dir", str(d), "--interval", "1", "--comm", "idle"]
+    with open(ctx.tmp / "daemon.err", "wb") as err:
+        p = ctx.popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+    time.sleep(3)
+    a.kill()
+    a.wait()
+    b = ctx.start_target("idle")
+    time.sleep(3.5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure("daemon did not stop within 30 s of SIGTERM")
+    log = (ctx.tmp / "daemon.err").read_text(errors="replace")
+    check(p.returncode == 0, f"daemon exit status {p.returncode}: {log[-500:]}")
+    for t in (a, b):
+        sub = d / f"idle-{t.pid}"
+        snaps = snapshots(sub) if sub.is_dir() else []
+        check(snaps, f"no snapshots for idle pid {t.pid} in {d}: {log[-500:]}")
+
+
 @test("snap_corrupt")
 def t_snap_corrupt(ctx):
     _, sub, _ = run_daemon(ctx, seconds=2.5, keep=100)

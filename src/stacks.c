@@ -2,6 +2,7 @@
 /* Raw frames -> symbolized stacks, cached by stack id. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "stacks.h"
 #include "symbolize.h"
 
@@ -34,6 +35,41 @@ struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int 
 	return st;
 }
 
+static bool has_unknown_module(const struct lt_stack *st, int n)
+{
+	if (st->nframes < n)	/* cut: an address outside known code */
+		return true;
+	for (int i = 0; i < st->nframes; i++)
+		if (!st->frames[i].module)
+			return true;
+	return false;
+}
+
+/*
+ * Symbolize, and if an address lies in no module we know, read the
+ * mappings again and retry once: the stack may come from a library mapped
+ * since the last refresh (a launched program's libc, between our first
+ * look at its mappings and its first malloc).
+ */
+static struct lt_stack *build(struct symbolizer *sym, const uint64_t *ip, int n, bool all_return)
+{
+	static double last;	/* at most one extra refresh per 100 ms: code
+				 * without frame pointers gives cut stacks too */
+	struct lt_stack *st = stack_from_ips(sym, ip, n, all_return);
+	struct timespec ts;
+	double now;
+
+	if (!st || !has_unknown_module(st, n))
+		return st;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = ts.tv_sec + ts.tv_nsec / 1e9;
+	if (now - last < 0.1 || symbolizer_refresh(sym))
+		return st;
+	last = now;
+	stack_free(st);
+	return stack_from_ips(sym, ip, n, all_return);
+}
+
 const struct lt_stack *stack_cache_get(struct stack_cache *c, struct symbolizer *sym,
 				       uint64_t id, const struct lt_frames *f, const char *name0)
 {
@@ -45,7 +81,7 @@ const struct lt_stack *stack_cache_get(struct stack_cache *c, struct symbolizer 
 	if (id == 0 || !f)
 		return &lt_unknown_stack;
 	n = f->nr < LT_MAX_FRAMES ? f->nr : LT_MAX_FRAMES;
-	st = stack_from_ips(sym, (const uint64_t *)f->ip, n, false);
+	st = build(sym, (const uint64_t *)f->ip, n, false);
 	if (!st)
 		return &lt_unknown_stack;
 	if (name0 && st->nframes > 0) {
@@ -67,7 +103,7 @@ const struct lt_stack *stack_cache_ips(struct stack_cache *c, struct symbolizer 
 	st = idmap_get(&c->ids, id);
 	if (st)
 		return st;
-	st = stack_from_ips(sym, ip, n, all_return);
+	st = build(sym, ip, n, all_return);
 	if (!st)
 		return &lt_unknown_stack;
 	idmap_put(&c->ids, id, st);

@@ -42,9 +42,9 @@ leaktop: $(OBJS)
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/gobin_tests.c tests/unit/render_tests.c \
-		tests/unit/snapfile_tests.c $(LIB_OBJS)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/check.c tests/unit/check.h tests/unit/gobin_tests.c \
+		tests/unit/render_tests.c tests/unit/snapfile_tests.c $(LIB_OBJS)
+	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
 # Go binaries for tests/unit/gobin_tests.c, built by the system's Go (1.19 on
 # Debian bookworm) from the standard library only: no network.

@@ -20,30 +20,15 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "check.h"
 #include "gobin.h"
 
 int gobin_tests(const char *go_plain, const char *go_stripped);
 
 #define G_WAITING 4	/* _Gwaiting */
 
-static int gb_failed;
 static char *gb_src;	/* tests/unit/go/hello.go, should the recorded path have moved */
 
-static void gb_check(int cond, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		printf("ok %s\n", name);
-		return;
-	}
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	gb_failed++;
-}
 
 /* ------------------------------------------------ ELF ground truth */
 
@@ -198,20 +183,20 @@ static void test_open(const char *plain, const char *stripped, struct gobin *gp,
 {
 	*ep = gobin_open(plain, gp);
 	*es = gobin_open(stripped, gs);
-	gb_check(!*ep, "gobin_open_plain", "%s: %s", plain, strerror(-*ep));
-	gb_check(!*es, "gobin_open_stripped", "%s: %s", stripped, strerror(-*es));
+	unit_check(!*ep, "gobin_open_plain", "%s: %s", plain, strerror(-*ep));
+	unit_check(!*es, "gobin_open_stripped", "%s: %s", stripped, strerror(-*es));
 }
 
 static void test_version(struct gobin *gp, struct gobin *gs)
 {
-	gb_check(!strncmp(gp->version, "go1.19", 6) && gp->major == 1 && gp->minor == 19,
+	unit_check(!strncmp(gp->version, "go1.19", 6) && gp->major == 1 && gp->minor == 19,
 		 "gobin_version_plain", "version '%s' %d.%d", gp->version, gp->major, gp->minor);
-	gb_check(!strcmp(gp->version, gs->version) && gs->major == 1 && gs->minor == 19,
+	unit_check(!strcmp(gp->version, gs->version) && gs->major == 1 && gs->minor == 19,
 		 "gobin_version_stripped", "version '%s' %d.%d", gs->version, gs->major,
 		 gs->minor);
-	gb_check(!gp->stripped && gs->stripped, "gobin_stripped_flag", "plain %d stripped %d",
+	unit_check(!gp->stripped && gs->stripped, "gobin_stripped_flag", "plain %d stripped %d",
 		 gp->stripped, gs->stripped);
-	gb_check(gp->has_dwarf && !gs->has_dwarf, "gobin_has_dwarf", "plain %d stripped %d",
+	unit_check(gp->has_dwarf && !gs->has_dwarf, "gobin_has_dwarf", "plain %d stripped %d",
 		 gp->has_dwarf, gs->has_dwarf);
 }
 
@@ -222,15 +207,15 @@ static void test_gopark(struct gobin *gp, struct gobin *gs, struct gb_elf *ep)
 	int e2 = gobin_find_func(gs, "runtime.gopark", &va2, &sz2, &off2);
 	GElf_Sym s = { 0 };
 
-	gb_check(!e1 && !gb_sym(ep, "runtime.gopark", &s) && va1 == s.st_value &&
+	unit_check(!e1 && !gb_sym(ep, "runtime.gopark", &s) && va1 == s.st_value &&
 		 sz1 == s.st_size && va1 && off1, "gobin_find_func_gopark_plain",
 		 "err %d vaddr %#lx size %lu, .symtab %#lx %lu", e1, va1, sz1, s.st_value,
 		 s.st_size);
-	gb_check(!e2 && va1 == va2 && sz1 == sz2 && off1 == off2,
+	unit_check(!e2 && va1 == va2 && sz1 == sz2 && off1 == off2,
 		 "gobin_find_func_gopark_stripped",
 		 "err %d: plain %#lx+%lu @%#lx, stripped (pclntab) %#lx+%lu @%#lx", e2, va1, sz1,
 		 off1, va2, sz2, off2);
-	gb_check(gobin_find_func(gs, "main.noSuchFunction", &va2, &sz2, &off2) == -ENOENT,
+	unit_check(gobin_find_func(gs, "main.noSuchFunction", &va2, &sz2, &off2) == -ENOENT,
 		 "gobin_find_func_missing", "expected -ENOENT");
 }
 
@@ -275,7 +260,7 @@ static void test_all_funcs(struct gobin *gs, struct gb_elf *ep)
 	struct func_cmp c = { .gs = gs };
 
 	gb_each_func(ep, cmp_one, &c);
-	gb_check(c.checked > 1000 && !c.bad, "gobin_pclntab_vs_symtab",
+	unit_check(c.checked > 1000 && !c.bad, "gobin_pclntab_vs_symtab",
 		 "%d of %d functions differ; first: %s", c.bad, c.checked, c.first_bad);
 }
 
@@ -305,8 +290,8 @@ static void test_func_at(struct gobin *gs)
 		snprintf(why, sizeof(why), "%s at %#lx gives '%s'", names[i], va, a ? a : "");
 		bad++;
 	}
-	gb_check(!bad, "gobin_func_at_roundtrip", "%s", why);
-	gb_check(!gobin_func_at(gs, 0x1000, NULL) && !gobin_func_at(gs, ~0ull, NULL),
+	unit_check(!bad, "gobin_func_at_roundtrip", "%s", why);
+	unit_check(!gobin_func_at(gs, 0x1000, NULL) && !gobin_func_at(gs, ~0ull, NULL),
 		 "gobin_func_at_outside", "an address outside the text has a function");
 }
 
@@ -322,7 +307,7 @@ static void test_func_line(struct gobin *gs)
 		err = gobin_func_line(gs, va, &file, &line);
 	if (!err)
 		err = gb_source_line(file, line, src, sizeof(src));
-	gb_check(!err && strstr(file, "/hello.go") && strstr(src, "func leakySend("),
+	unit_check(!err && strstr(file, "/hello.go") && strstr(src, "func leakySend("),
 		 "gobin_func_line", "err %d: %s:%d is '%s'", err, file ? file : "", line, src);
 }
 
@@ -341,7 +326,7 @@ static void test_vars(struct gobin *gp, struct gobin *gs, struct gb_elf *ep,
 		GElf_Sym s = { 0 };
 
 		snprintf(name, sizeof(name), "gobin_find_var_%s", vars[i] + 8);
-		gb_check(!e1 && !gb_sym(ep, vars[i], &s) && sym == s.st_value && !e2 &&
+		unit_check(!e1 && !gb_sym(ep, vars[i], &s) && sym == s.st_value && !e2 &&
 			 code == sym, name, "symtab %d %#lx, decoded %d %#lx, .symtab %#lx", e1,
 			 sym, e2, code, s.st_value);
 		/* The -s -w build has a longer .go.buildinfo (its -ldflags are
@@ -350,7 +335,7 @@ static void test_vars(struct gobin *gp, struct gobin *gs, struct gb_elf *ep,
 		gb_scn_rel(ep, sym, n1, sizeof(n1), &r1);
 		gb_scn_rel(es, strip, n2, sizeof(n2), &r2);
 		snprintf(name, sizeof(name), "gobin_find_var_%s_stripped", vars[i] + 8);
-		gb_check(!e3 && n1[0] && !strcmp(n1, n2) && r1 == r2, name,
+		unit_check(!e3 && n1[0] && !strcmp(n1, n2) && r1 == r2, name,
 			 "err %d: plain %s+%#lx, stripped %s+%#lx", e3, n1, r1, n2, r2);
 	}
 }
@@ -414,11 +399,11 @@ static void test_layout(struct gobin *gp, struct gobin *gs, struct go_layout *lp
 	int e1 = gobin_layout(gp, lp), e2 = gobin_layout(gs, ls);
 
 	gobin_layout_table(1, 19, &t);
-	gb_check(!e1 && !strcmp(lp->source, "dwarf") && !layout_119(lp, why, sizeof(why)),
+	unit_check(!e1 && !strcmp(lp->source, "dwarf") && !layout_119(lp, why, sizeof(why)),
 		 "gobin_layout_dwarf", "err %d source %s: %s", e1, e1 ? "" : lp->source, why);
-	gb_check(!e1 && !layout_cmp(lp, &t, why, sizeof(why)), "gobin_layout_dwarf_eq_table",
+	unit_check(!e1 && !layout_cmp(lp, &t, why, sizeof(why)), "gobin_layout_dwarf_eq_table",
 		 "%s", why);
-	gb_check(!e2 && !strcmp(ls->source, "table") && !layout_119(ls, why, sizeof(why)) &&
+	unit_check(!e2 && !strcmp(ls->source, "table") && !layout_119(ls, why, sizeof(why)) &&
 		 !layout_cmp(ls, lp, why, sizeof(why)), "gobin_layout_stripped_table",
 		 "err %d: %s", e2, why);
 }
@@ -453,7 +438,7 @@ static void test_variant(const char *plain, const char *file, int want_kind,
 		err = gobin_layout(&g, &l);
 		gobin_close(&g);
 	}
-	gb_check(kind == want_kind && !err && !strcmp(l.source, "dwarf") &&
+	unit_check(kind == want_kind && !err && !strcmp(l.source, "dwarf") &&
 		 !layout_cmp(&l, ref, why, sizeof(why)), name,
 		 "%s: DWARF kind %d (want %d), layout %d %s", path ? path : file, kind,
 		 want_kind, err, why);
@@ -508,7 +493,7 @@ static void test_tables(void)
 			bad++;
 		}
 	}
-	gb_check(!bad, "gobin_tables_vs_notes", "%s", why);
+	unit_check(!bad, "gobin_tables_vs_notes", "%s", why);
 }
 
 static void test_notsup(const char *stripped)
@@ -524,7 +509,7 @@ static void test_notsup(const char *stripped)
 		e2 = gobin_layout(&g, &l);
 		gobin_close(&g);
 	}
-	gb_check(e1 == -ENOTSUP && e2 == -ENOTSUP, "gobin_layout_unknown_version",
+	unit_check(e1 == -ENOTSUP && e2 == -ENOTSUP, "gobin_layout_unknown_version",
 		 "Go 1.99: %d, Go 1.16: %d (want -ENOTSUP)", e1, e2);
 }
 
@@ -538,7 +523,7 @@ static void test_not_go(void)
 	e2 = gobin_open("/etc/passwd", &g);
 	if (!e2)
 		gobin_close(&g);
-	gb_check(e1 == -ENOEXEC && e2 == -ENOEXEC, "gobin_not_go",
+	unit_check(e1 == -ENOEXEC && e2 == -ENOEXEC, "gobin_not_go",
 		 "/bin/true: %d, /etc/passwd: %d (want -ENOEXEC)", e1, e2);
 }
 
@@ -613,14 +598,14 @@ static void test_frames_inlined(struct gobin *gp, struct gobin *gs)
 			snprintf(why, sizeof(why), "at %#lx: %s (plain: %d frames)", pc, got, np);
 		}
 	}
-	gb_check(pcs > 0 && !bad && calls > 0, "gobin_frames_inlined",
+	unit_check(pcs > 0 && !bad && calls > 0, "gobin_frames_inlined",
 		 "%d pcs of main.lockers.func1 in Lock, %d bad, %d at the lockSlow call: %s", pcs,
 		 bad, calls, why);
 	if (at) {
 		n1 = gobin_frames_at(gs, at, fs, 1);
 		n2 = gobin_frames_at(gs, at, fs + 1, 2);
 	}
-	gb_check(n1 == 1 && n2 == 2 && !strcmp(fs[0].function, want[0]) &&
+	unit_check(n1 == 1 && n2 == 2 && !strcmp(fs[0].function, want[0]) &&
 		 !strcmp(fs[1].function, want[0]) && !strcmp(fs[2].function, want[1]),
 		 "gobin_frames_max", "max 1: %d frames, max 2: %d", n1, n2);
 }
@@ -639,11 +624,11 @@ static void test_frames_plain(struct gobin *gs)
 		name = gobin_func_at(gs, va, NULL);
 		gobin_func_line(gs, va, &file, &line);
 	}
-	gb_check(n == 1 && name && file && !strcmp(f[0].function, name) &&
+	unit_check(n == 1 && name && file && !strcmp(f[0].function, name) &&
 		 !strcmp(f[0].file, file) && f[0].line == line && frame_src(f, "func leakySend("),
 		 "gobin_frames_physical", "main.leakySend at %#lx: %d frames, '%s' %s:%d", va, n,
 		 n ? f[0].function : "", n ? f[0].file : "", n ? f[0].line : 0);
-	gb_check(!gobin_frames_at(gs, 0x1000, f, GB_FRAMES) && !gobin_frames_at(gs, ~0ull, f, 4) &&
+	unit_check(!gobin_frames_at(gs, 0x1000, f, GB_FRAMES) && !gobin_frames_at(gs, ~0ull, f, 4) &&
 		 !gobin_frames_at(gs, va, f, 0), "gobin_frames_outside",
 		 "frames outside the text, or with max 0");
 }
@@ -691,7 +676,7 @@ static void test_frames_all(struct gobin *gp, struct gobin *gs, struct gb_elf *e
 	struct frames_cmp c = { .gp = gp, .gs = gs };
 
 	gb_each_func(ep, frames_one, &c);
-	gb_check(c.pcs > 100000 && c.inlined > 10000 && c.deepest >= 3 && !c.bad,
+	unit_check(c.pcs > 100000 && c.inlined > 10000 && c.deepest >= 3 && !c.bad,
 		 "gobin_frames_plain_eq_stripped",
 		 "%ld pcs, %ld with inlined frames, deepest %d; %ld differ, first: %s | plain %s",
 		 c.pcs, c.inlined, c.deepest, c.bad, c.bad_s, c.bad_p);
@@ -815,7 +800,7 @@ static void live_checks(struct gobin *g, const struct go_layout *l, int fd, uint
 	for (int i = 0; i < n; i++)
 		main_g |= gs[i].goid == 1;
 	live_read(fd, allglen, &len, sizeof(len));
-	gb_check(n > 0 && main_g && len >= (uint64_t)n, "gobin_live_allgs",
+	unit_check(n > 0 && main_g && len >= (uint64_t)n, "gobin_live_allgs",
 		 "%d goroutines read, goid 1 %s, allglen %lu", n, main_g ? "seen" : "missing",
 		 len);
 	lk = find_leaked(g, l, gs, n);
@@ -825,10 +810,10 @@ static void live_checks(struct gobin *g, const struct go_layout *l, int fd, uint
 		if (!gobin_func_line(g, lk->gopc - 1, &file, &line))
 			gb_source_line(file, line, src, sizeof(src));
 	}
-	gb_check(lk && creator && !strcmp(creator, "main.leakySend") && strstr(src, "go func()"),
+	unit_check(lk && creator && !strcmp(creator, "main.leakySend") && strstr(src, "go func()"),
 		 "gobin_live_chan_send", "blocked goroutine %s; created by %s at %s:%d '%s'",
 		 lk ? "found" : "not found", creator ? creator : "?", file, line, src);
-	gb_check(lk && parked && !strcmp(parked, "runtime.gopark") && lk->sched_sp,
+	unit_check(lk && parked && !strcmp(parked, "runtime.gopark") && lk->sched_sp,
 		 "gobin_live_gobuf", "sched.pc in %s, sched.sp %#lx", parked ? parked : "?",
 		 lk ? lk->sched_sp : 0);
 }
@@ -845,12 +830,12 @@ static void test_live(const char *path, struct gobin *g, const struct go_layout 
 
 	if (gobin_find_var(g, "runtime.allgs", &allgs) ||
 	    gobin_find_var(g, "runtime.allglen", &allglen)) {
-		gb_check(0, "gobin_live", "runtime.allgs/allglen not found");
+		unit_check(0, "gobin_live", "runtime.allgs/allglen not found");
 		return;
 	}
 	err = live_start(path, &pid, NULL);
 	if (err) {
-		gb_check(0, "gobin_live", "could not run %s: %s", path, strerror(-err));
+		unit_check(0, "gobin_live", "could not run %s: %s", path, strerror(-err));
 		if (pid > 0) {
 			kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
@@ -872,7 +857,7 @@ static void test_live(const char *path, struct gobin *g, const struct go_layout 
 		live_checks(g, l, fd, allglen, gs, n > 0 ? n : 0);
 		close(fd);
 	} else {
-		gb_check(0, "gobin_live", "%s: %s", mem, strerror(errno));
+		unit_check(0, "gobin_live", "%s: %s", mem, strerror(errno));
 	}
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
@@ -1064,7 +1049,7 @@ static void test_live_traceback(const char *path, struct gobin *g, const struct 
 		got = read_all(errfd, text, len);
 	if (parked && got > 0)
 		tb_compare(g, text, &st);
-	gb_check(!err && parked && st.goroutines >= 4 && st.physical >= 10 && st.inlined >= 3 &&
+	unit_check(!err && parked && st.goroutines >= 4 && st.physical >= 10 && st.inlined >= 3 &&
 		 !st.bad && st.lock_chain == 1, "gobin_frames_vs_traceback",
 		 "err %d, lock goroutine %s, %zd bytes: %d goroutines, %d physical and %d inlined "
 		 "frames, %d differ, lock chain seen %d times; %s", err,
@@ -1096,7 +1081,7 @@ static void run_all(const char *go_plain, const char *go_stripped, struct gobin 
 	test_frames_plain(gs);
 	test_frames_all(gp, gs, ep);
 	test_layout(gp, gs, &lp, &ls);
-	gb_check(dwarf_kind(go_plain) == 1, "gobin_dwarf_compressed",
+	unit_check(dwarf_kind(go_plain) == 1, "gobin_dwarf_compressed",
 		 "%s: .debug_info is not SHF_COMPRESSED", go_plain);
 	test_variant(go_plain, "hello_nocompress", 0, &lp, "gobin_layout_uncompressed_dwarf");
 	test_variant(go_plain, "hello_zdebug", 2, &lp, "gobin_layout_zdebug");
@@ -1113,13 +1098,13 @@ int gobin_tests(const char *go_plain, const char *go_stripped)
 	struct gb_elf ep, es;
 	int e1, e2, e3 = -1, e4 = -1;
 
-	gb_failed = 0;
+	int before = unit_failures;
 	gb_src = gb_sibling(go_plain, "../hello.go");
 	test_open(go_plain, go_stripped, &gp, &gs, &e1, &e2);
 	if (!e1 && !e2) {
 		e3 = gb_elf_open(go_plain, &ep);
 		e4 = gb_elf_open(go_stripped, &es);
-		gb_check(!e3 && !e4, "gobin_elf_open", "libelf: %d %d", e3, e4);
+		unit_check(!e3 && !e4, "gobin_elf_open", "libelf: %d %d", e3, e4);
 	}
 	if (!e3 && !e4)
 		run_all(go_plain, go_stripped, &gp, &gs, &ep, &es);
@@ -1133,5 +1118,5 @@ int gobin_tests(const char *go_plain, const char *go_stripped)
 		gobin_close(&gs);
 	free(gb_src);
 	gb_src = NULL;
-	return gb_failed;
+	return unit_failures - before;
 }

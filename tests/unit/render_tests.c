@@ -14,27 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include "check.h"
 #include "render.h"
 
 int render_tests(const char *tmpdir);
 
-static int rt_failed;
 
-static void rt_check(int cond, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		printf("ok %s\n", name);
-		return;
-	}
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	rt_failed++;
-}
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 #define LEAKY "/usr/local/bin/leaky"
@@ -335,20 +320,20 @@ static void test_folded(const struct lt_snapshot *s)
 			dups++;
 		prev = l;
 	}
-	rt_check(lines > 0 && !bad, "folded_line_format", "%s", why);
-	rt_check(!unrooted, "folded_section_root", "%s", why);
-	rt_check(!dups, "folded_merged", "%d stacks printed twice", dups);
-	rt_check(!memcmp(got, want, sizeof(got)), "folded_section_totals",
+	unit_check(lines > 0 && !bad, "folded_line_format", "%s", why);
+	unit_check(!unrooted, "folded_section_root", "%s", why);
+	unit_check(!dups, "folded_merged", "%d stacks printed twice", dups);
+	unit_check(!memcmp(got, want, sizeof(got)), "folded_section_totals",
 		 "memory %ld/%ld threads %ld/%ld goroutines %ld/%ld go_heap %ld/%ld",
 		 got[0], want[0], got[1], want[1], got[2], want[2], got[3], want[3]);
-	rt_check(strstr(text, "\nmemory;__libc_start_call_main;main;worker_loop;leak_site 40984\n")
+	unit_check(strstr(text, "\nmemory;__libc_start_call_main;main;worker_loop;leak_site 40984\n")
 		 != NULL, "folded_root_first_merged", "no merged leak line in:\n%s", text);
-	rt_check(strstr(text, "memory;main;has space \"quoted\" 'x' \xff tail;"
+	unit_check(strstr(text, "memory;main;has space \"quoted\" 'x' \xff tail;"
 			"ns::f(a & b)?second line;std::vector<int: char>::push_back 1000\n") &&
 		 strstr(text, "memory;main;leaky+0x1700;0xdeadbeef;libc.so.6+0x12345 300\n") &&
 		 strstr(text, "memory;[unknown stack] 100\n"),
 		 "folded_frame_names", "names not as expected:\n%s", text);
-	rt_check(strstr(text, "\nthreads:blocked;clone3;start_thread;consumer;") &&
+	unit_check(strstr(text, "\nthreads:blocked;clone3;start_thread;consumer;") &&
 		 strstr(text, "\nthreads:unjoined;main;spawn_detached;pthread_create@@GLIBC_2.34 5\n") &&
 		 strstr(text, "\ngoroutines:chan send;runtime.goexit;main.leaky;") &&
 		 strstr(text, "\ngoroutines:odd <wait>: & co?;[unknown stack] 1\n") &&
@@ -367,7 +352,7 @@ static void test_folded(const struct lt_snapshot *s)
 		if (w >= 0 && sec >= 0)
 			got[sec] += w;
 	}
-	rt_check(got[LT_S_MEMORY] == s->count && got[LT_S_THREADS] == want[LT_S_THREADS] &&
+	unit_check(got[LT_S_MEMORY] == s->count && got[LT_S_THREADS] == want[LT_S_THREADS] &&
 		 got[LT_S_GOHEAP] == sum(s->hsites, s->nhsites, false), "folded_counts",
 		 "memory %ld/%ld threads %ld go_heap %ld", got[0], s->count, got[1], got[3]);
 	free(copy);
@@ -436,12 +421,12 @@ static void test_pprof(const char *tmpdir)
 	snap_build(&x, 40960);
 	err = err ? err : render_pprof(new_path, &x.s);
 	err = err ? err : render_pprof_counts(counts_path, &x.s);
-	rt_check(!err, "pprof_write", "%s", strerror(-err));
+	unit_check(!err, "pprof_write", "%s", strerror(-err));
 	if (err)
 		return;
 
 	out = run("command -v go", &st);
-	rt_check(st == 0, "pprof_go_present",
+	unit_check(st == 0, "pprof_go_present",
 		 "no `go` on PATH: install golang-go to check pprof output (%s)", out);
 	free(out);
 	if (st)
@@ -450,60 +435,60 @@ static void test_pprof(const char *tmpdir)
 	/* -unit=B: plain byte counts to compare with. */
 	snprintf(args, sizeof(args), "-top -unit=B '%s'", new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "Type: inuse_space") && strstr(out, "leak_site") &&
+	unit_check(st == 0 && strstr(out, "Type: inuse_space") && strstr(out, "leak_site") &&
 		 strstr(out, "main.makeBuf"), "pprof_top",
 		 "status %d:\n%s", st, out);
-	rt_check(strstr(line_of(out, "leak_site"), "40984B") != NULL, "pprof_top_values",
+	unit_check(strstr(line_of(out, "leak_site"), "40984B") != NULL, "pprof_top_values",
 		 "leak_site not 40984B:\n%s", out);
 	free(out);
 
 	/* pprof shortens C++ names in reports; these it leaves alone. */
 	snprintf(args, sizeof(args), "-top -nodefraction=0 '%s'", new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "libc.so.6+0x12345") && strstr(out, "0xdeadbeef") &&
+	unit_check(st == 0 && strstr(out, "libc.so.6+0x12345") && strstr(out, "0xdeadbeef") &&
 		 strstr(out, "leaky+0x1700") && strstr(out, "[unknown stack]"),
 		 "pprof_frame_names", "status %d:\n%s", st, out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-top -sample_index=inuse_objects '%s'", new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(line_of(out, "main.makeBuf"), "2048"), "pprof_objects",
+	unit_check(st == 0 && strstr(line_of(out, "main.makeBuf"), "2048"), "pprof_objects",
 		 "status %d:\n%s", st, out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-traces '%s'", new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "leak_site") && strstr(out, "worker_loop") &&
+	unit_check(st == 0 && strstr(out, "leak_site") && strstr(out, "worker_loop") &&
 		 strstr(out, "section:") && strstr(out, "go_heap"), "pprof_traces",
 		 "status %d:\n%s", st, out);
 	/* Leaf first: leak_site is printed before its callers. */
-	rt_check(strstr(out, "leak_site") < strstr(out, "worker_loop"), "pprof_leaf_first",
+	unit_check(strstr(out, "leak_site") < strstr(out, "worker_loop"), "pprof_leaf_first",
 		 "%s", out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-top -unit=B -tagfocus=section=go_heap '%s'", new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "main.makeBuf") && !strstr(out, "leak_site"),
+	unit_check(st == 0 && strstr(out, "main.makeBuf") && !strstr(out, "leak_site"),
 		 "pprof_section_label", "status %d:\n%s", st, out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-top -unit=B -diff_base '%s' '%s'", old_path, new_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(line_of(out, "leak_site"), "32768B") &&
+	unit_check(st == 0 && strstr(line_of(out, "leak_site"), "32768B") &&
 		 !strstr(out, "main.makeBuf"), "pprof_diff_base",
 		 "status %d, want leak_site +32768B only:\n%s", st, out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-top '%s'", counts_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "Type: goroutine") && strstr(out, "File: leaky\n") &&
+	unit_check(st == 0 && strstr(out, "Type: goroutine") && strstr(out, "File: leaky\n") &&
 		 strstr(line_of(out, "main.leaky"), " 100 ") && strstr(out, "spawn_detached"),
 		 "pprof_counts_top", "status %d:\n%s", st, out);
 	free(out);
 
 	snprintf(args, sizeof(args), "-traces -tagfocus=leak=yes '%s'", counts_path);
 	out = pprof(tmpdir, args, &st);
-	rt_check(st == 0 && strstr(out, "goroutines:chan send") &&
+	unit_check(st == 0 && strstr(out, "goroutines:chan send") &&
 		 strstr(out, "threads:unjoined") && !strstr(out, "main.worker"),
 		 "pprof_counts_labels", "status %d:\n%s", st, out);
 	free(out);
@@ -519,18 +504,18 @@ static void test_svg(const char *tmpdir, const struct lt_snapshot *s)
 	snprintf(path, sizeof(path), "%s/flame.svg", tmpdir);
 	f = fopen(path, "w");
 	if (!f) {
-		rt_check(0, "svg_write", "%s: %s", path, strerror(errno));
+		unit_check(0, "svg_write", "%s: %s", path, strerror(errno));
 		return;
 	}
 	err = render_svg(f, s, LT_W_BYTES);
 	fclose(f);
-	rt_check(!err, "svg_write", "%s", strerror(-err));
+	unit_check(!err, "svg_write", "%s", strerror(-err));
 
 	snprintf(cmd, sizeof(cmd),
 		 "python3 -c 'import xml.dom.minidom,sys; xml.dom.minidom.parse(sys.argv[1])' "
 		 "'%s' 2>&1", path);
 	out = run(cmd, &st);
-	rt_check(st == 0, "svg_well_formed", "status %d: %s", st, out);
+	unit_check(st == 0, "svg_well_formed", "status %d: %s", st, out);
 	free(out);
 
 	f = fopen(path, "r");
@@ -540,7 +525,7 @@ static void test_svg(const char *tmpdir, const struct lt_snapshot *s)
 		fclose(f);
 	}
 	if (!text) {
-		rt_check(0, "svg_rects", "cannot read %s back", path);
+		unit_check(0, "svg_rects", "cannot read %s back", path);
 		return;
 	}
 	for (const char *p = text; (p = strstr(p, "<rect")); p++)
@@ -550,13 +535,13 @@ static void test_svg(const char *tmpdir, const struct lt_snapshot *s)
 	folded = render_to_string(s, LT_W_BYTES);
 	nodes = count_prefixes(folded, per);
 	nodes += (per[LT_S_THREADS] > 0) + (per[LT_S_GOROUTINES] > 0);
-	rt_check(rects == nodes && nodes > 30, "svg_rects", "%d <rect>s for %d frame nodes",
+	unit_check(rects == nodes && nodes > 30, "svg_rects", "%d <rect>s for %d frame nodes",
 		 rects, nodes);
-	rt_check(strstr(text, "std::vector&lt;int: char&gt;::push_back") &&
+	unit_check(strstr(text, "std::vector&lt;int: char&gt;::push_back") &&
 		 strstr(text, "ns::f(a &amp; b)?second line") &&
 		 strstr(text, "<title>leak_site (40984 bytes"), "svg_titles",
 		 "escaped titles missing");
-	rt_check(strstr(text, "memory: 42384 bytes") && strstr(text, "threads: 8 threads") &&
+	unit_check(strstr(text, "memory: 42384 bytes") && strstr(text, "threads: 8 threads") &&
 		 strstr(text, "goroutines: 104 goroutines") && strstr(text, "go_heap: 1052672 bytes"),
 		 "svg_sections", "a section heading is missing");
 	free(folded);
@@ -571,7 +556,7 @@ static void test_svg(const char *tmpdir, const struct lt_snapshot *s)
 		if (f)
 			fclose(f);
 		out = run(cmd, &st);
-		rt_check(!err && st == 0, "svg_empty", "status %d: %s", st, out);
+		unit_check(!err && st == 0, "svg_empty", "status %d: %s", st, out);
 		free(out);
 	}
 }
@@ -580,10 +565,10 @@ int render_tests(const char *tmpdir)
 {
 	struct snap x;
 
-	rt_failed = 0;
+	int before = unit_failures;
 	snap_build(&x, 40960);
 	test_folded(&x.s);
 	test_pprof(tmpdir);
 	test_svg(tmpdir, &x.s);
-	return rt_failed;
+	return unit_failures - before;
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "check.h"
 #include "snapfile.h"
 
 int snapfile_tests(const char *tmpdir);
@@ -34,23 +35,7 @@ int snapfile_tests(const char *tmpdir);
 
 #define SF_FLIPS 3000
 
-static int sf_failed;
 
-static void sf_check(int cond, const char *name, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (cond) {
-		printf("ok %s\n", name);
-		return;
-	}
-	printf("FAIL %s: ", name);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	sf_failed++;
-}
 
 /* ---- the synthetic snapshot ---- */
 
@@ -587,41 +572,41 @@ static void test_roundtrip(const char *dir)
 	int err;
 
 	if (!x || !want) {
-		sf_check(0, "snapfile_roundtrip", "out of memory");
+		unit_check(0, "snapfile_roundtrip", "out of memory");
 		return;
 	}
 	snprintf(path, sizeof(path), "%s/rich.snap", dir);
 	err = snapfile_write(path, &x->s, 1732230000123456789ULL, 77);
 	fixture_free(x);
-	sf_check(!err, "snapfile_write", "%s", strerror(-err));
-	sf_check(!stat(path, &st) && (st.st_mode & 07777) == 0600, "snapfile_mode_0600",
+	unit_check(!err, "snapfile_write", "%s", strerror(-err));
+	unit_check(!stat(path, &st) && (st.st_mode & 07777) == 0600, "snapfile_mode_0600",
 		 "mode %o", st.st_mode & 07777);
-	sf_check(count_temps(dir) == 0, "snapfile_no_temp_left", "temporary files remain");
+	unit_check(count_temps(dir) == 0, "snapfile_no_temp_left", "temporary files remain");
 	err = snapfile_read(path, &f, &msg);
-	sf_check(!err && f, "snapfile_read", "%s: %s", strerror(-err), msg);
+	unit_check(!err && f, "snapfile_read", "%s: %s", strerror(-err), msg);
 	if (err || !f) {
 		fixture_free(want);
 		return;
 	}
 	s = snapfile_snapshot(f);
 	d = snap_diff(&want->s, s);
-	sf_check(!d, "snapfile_roundtrip_fields", "%s differs", d);
-	sf_check(snapfile_wall_ns(f) == 1732230000123456789ULL && snapfile_seq(f) == 77,
+	unit_check(!d, "snapfile_roundtrip_fields", "%s differs", d);
+	unit_check(snapfile_wall_ns(f) == 1732230000123456789ULL && snapfile_seq(f) == 77,
 		 "snapfile_roundtrip_meta", "wall_ns %lu seq %lu", snapfile_wall_ns(f),
 		 snapfile_seq(f));
 	/* A and A2 have one content: stored once, read back as one stack. */
-	sf_check(s->groups[0].stack == s->groups[2].stack &&
+	unit_check(s->groups[0].stack == s->groups[2].stack &&
 		 s->tgroups[0].created_by == s->sites[0].created_by &&
 		 s->tgroups[1].stack == s->tgroups[1].created_by &&
 		 s->groups[0].stack != s->groups[1].stack,
 		 "snapfile_stacks_shared", "shared stacks read back apart");
-	sf_check(s->groups[0].stack->frames[0].module == s->groups[1].stack->frames[0].module &&
+	unit_check(s->groups[0].stack->frames[0].module == s->groups[1].stack->frames[0].module &&
 		 s->allocator == s->groups[0].stack->frames[0].module,
 		 "snapfile_strings_shared", "one string read back as copies");
-	sf_check(s->lost.names && s->lost.names != want->s.lost.names &&
+	unit_check(s->lost.names && s->lost.names != want->s.lost.names &&
 		 s->lost.names[0] != want->s.lost.names[0] && s->hlost.n == LT_MAX_LOST,
 		 "snapfile_owns_names", "lost names not owned by the snapfile");
-	sf_check(s->nggroups == 0 && !s->ggroups && s->has_goroutines && s->glost.n == 0,
+	unit_check(s->nggroups == 0 && !s->ggroups && s->has_goroutines && s->glost.n == 0,
 		 "snapfile_empty_section", "goroutine section not empty");
 	snapfile_free(f);
 	fixture_free(want);
@@ -644,7 +629,7 @@ static void test_overwrite_and_empty(const char *dir)
 		err = snapfile_read(path, &f, &msg);
 	if (!err)
 		d = snap_diff(&empty, snapfile_snapshot(f));
-	sf_check(!err && !d && snapfile_seq(f) == 2 && !snapfile_snapshot(f)->exe &&
+	unit_check(!err && !d && snapfile_seq(f) == 2 && !snapfile_snapshot(f)->exe &&
 		 !snapfile_snapshot(f)->groups,
 		 "snapfile_overwrite_empty_snapshot", "%s / %s", err ? strerror(-err) : "ok",
 		 d ? d : "seq");
@@ -663,19 +648,19 @@ static void test_write_failures(const char *dir)
 		return;
 	snprintf(path, sizeof(path), "%s/no/such/dir/x.snap", dir);
 	err = snapfile_write(path, &x->s, 0, 0);
-	sf_check(err == -ENOENT && stat(path, &st), "snapfile_write_missing_dir", "got %d", err);
+	unit_check(err == -ENOENT && stat(path, &st), "snapfile_write_missing_dir", "got %d", err);
 	/* The rename fails after the temporary file was written. */
 	snprintf(path, sizeof(path), "%s/target_is_dir", dir);
 	mkdir(path, 0700);
 	err = snapfile_write(path, &x->s, 0, 0);
-	sf_check(err == -EISDIR && count_temps(dir) == 0, "snapfile_write_rename_fails_clean",
+	unit_check(err == -EISDIR && count_temps(dir) == 0, "snapfile_write_rename_fails_clean",
 		 "got %d, %d temporary files", err, count_temps(dir));
 	snprintf(path, sizeof(path), "%s/bad.snap", dir);
 	x->s.tlost.n = LT_MAX_LOST + 1;
 	err = snapfile_write(path, &x->s, 0, 0);
 	x->s.tlost.n = 2;
 	x->groups[1].kind = (enum lt_group_kind)99;
-	sf_check(err == -EINVAL && snapfile_write(path, &x->s, 0, 0) == -EINVAL &&
+	unit_check(err == -EINVAL && snapfile_write(path, &x->s, 0, 0) == -EINVAL &&
 		 stat(path, &st) && count_temps(dir) == 0,
 		 "snapfile_write_rejects_inconsistent", "got %d", err);
 	fixture_free(x);
@@ -710,10 +695,10 @@ static void test_truncated(const char *dir, const uint8_t *img, size_t len)
 		if (err != -EINVAL)
 			bad = n;
 	}
-	sf_check(bad == SIZE_MAX, "snapfile_truncated_every_prefix",
+	unit_check(bad == SIZE_MAX, "snapfile_truncated_every_prefix",
 		 "prefix of %zu/%zu bytes gave %d", bad, len, err);
 	err = try_bytes(path, "", 0, &msg);
-	sf_check(err == -EINVAL, "snapfile_empty_file", "got %d", err);
+	unit_check(err == -EINVAL, "snapfile_empty_file", "got %d", err);
 }
 
 static int flip_expect(const uint8_t *img, size_t pos, uint8_t x)
@@ -752,7 +737,7 @@ static void test_flips(const char *dir, const uint8_t *img, size_t len)
 			pos = p;
 		}
 	}
-	sf_check(!nbad, "snapfile_byte_flips", "%d of %d wrong, first at byte %zu: %d, want %d",
+	unit_check(!nbad, "snapfile_byte_flips", "%d of %d wrong, first at byte %zu: %d, want %d",
 		 nbad, SF_FLIPS, pos, err, want);
 	free(c);
 }
@@ -767,7 +752,7 @@ static void test_payload_fuzz(const char *dir, const uint8_t *img, size_t len)
 	int err = 0, nok = 0, nwrong = 0;
 
 	if (!p || !(q = malloc(plen))) {
-		sf_check(0, "snapfile_payload_fuzz", "cannot unpack");
+		unit_check(0, "snapfile_payload_fuzz", "cannot unpack");
 		free(p);
 		return;
 	}
@@ -779,7 +764,7 @@ static void test_payload_fuzz(const char *dir, const uint8_t *img, size_t len)
 			bad = k;
 		free(f);
 	}
-	sf_check(bad == SIZE_MAX, "snapfile_payload_truncated", "payload of %zu/%zu gave %d",
+	unit_check(bad == SIZE_MAX, "snapfile_payload_truncated", "payload of %zu/%zu gave %d",
 		 bad, plen, err);
 	for (int i = 0; i < SF_FLIPS; i++) {
 		int flips = 1 + sf_rand() % 4;
@@ -793,7 +778,7 @@ static void test_payload_fuzz(const char *dir, const uint8_t *img, size_t len)
 		nwrong += err && err != -EINVAL;
 		free(f);
 	}
-	sf_check(!nwrong, "snapfile_payload_fuzz", "%d of %d runs gave neither 0 nor -EINVAL",
+	unit_check(!nwrong, "snapfile_payload_fuzz", "%d of %d runs gave neither 0 nor -EINVAL",
 		 nwrong, SF_FLIPS);
 	printf("# payload fuzz: %d of %d corrupted payloads still parsed\n", nok, SF_FLIPS);
 	free(p);
@@ -830,11 +815,11 @@ static void test_sections(const char *dir, const uint8_t *img, size_t len)
 	snprintf(path, sizeof(path), "%s/sections.snap", dir);
 	f = with_section(img, len, "XTRA", &n);
 	err = f ? try_bytes(path, f, n, &msg) : -ENOMEM;
-	sf_check(!err, "snapfile_unknown_section_skipped", "got %d", err);
+	unit_check(!err, "snapfile_unknown_section_skipped", "got %d", err);
 	free(f);
 	f = with_section(img, len, "PROC", &n);
 	err = f ? try_bytes(path, f, n, &msg) : -ENOMEM;
-	sf_check(err == -EINVAL, "snapfile_duplicate_section", "got %d", err);
+	unit_check(err == -EINVAL, "snapfile_duplicate_section", "got %d", err);
 	free(f);
 }
 
@@ -861,22 +846,22 @@ static void test_header(const char *dir, const uint8_t *img, size_t len)
 	le_store(c + SF_OFF_PLEN, 1ULL << 30, 8);
 	fix_crcs(c, len, NULL, 0);
 	e3 = try_bytes(path, c, len, &msg);
-	sf_check(e1 == -EINVAL && e2 == -EINVAL && e3 == -EINVAL, "snapfile_huge_length",
+	unit_check(e1 == -EINVAL && e2 == -EINVAL && e3 == -EINVAL, "snapfile_huge_length",
 		 "got %d %d %d", e1, e2, e3);
 	memcpy(c, img, len);
 	le_store(c + SF_OFF_VER, 2, 4);
 	fix_crcs(c, len, NULL, 0);
 	e1 = try_bytes(path, c, len, &msg);
-	sf_check(e1 == -ENOTSUP, "snapfile_newer_version", "got %d", e1);
+	unit_check(e1 == -ENOTSUP, "snapfile_newer_version", "got %d", e1);
 	memcpy(c, img, len);
 	le_store(c + SF_OFF_FLAGS, 1, 4);
 	fix_crcs(c, len, NULL, 0);
 	e1 = try_bytes(path, c, len, &msg);
-	sf_check(e1 == -ENOTSUP, "snapfile_unknown_flags", "got %d", e1);
+	unit_check(e1 == -ENOTSUP, "snapfile_unknown_flags", "got %d", e1);
 	memcpy(c, img, len);
 	c[len] = 0;
 	e1 = try_bytes(path, c, len + 1, &msg);
-	sf_check(e1 == -EINVAL, "snapfile_trailing_bytes", "got %d", e1);
+	unit_check(e1 == -EINVAL, "snapfile_trailing_bytes", "got %d", e1);
 	free(c);
 }
 
@@ -892,8 +877,8 @@ static void test_foreign(const char *dir)
 	snprintf(path, sizeof(path), "%s/absent.snap", dir);
 	e3 = try_read(path, &msg);
 	e4 = try_read(dir, &msg);
-	sf_check(e1 == -EPROTO && e2 == -EPROTO, "snapfile_foreign_file", "got %d %d", e1, e2);
-	sf_check(e3 == -ENOENT && e4 == -EISDIR, "snapfile_missing_or_dir", "got %d %d", e3, e4);
+	unit_check(e1 == -EPROTO && e2 == -EPROTO, "snapfile_foreign_file", "got %d %d", e1, e2);
+	unit_check(e3 == -ENOENT && e4 == -EISDIR, "snapfile_missing_or_dir", "got %d %d", e3, e4);
 }
 
 static void test_hostile(const char *dir)
@@ -907,7 +892,7 @@ static void test_hostile(const char *dir)
 	err = small_file(path);
 	if (!err)
 		err = load_bytes(path, &img, &len);
-	sf_check(!err && len > SF_HDR_LEN, "snapfile_small_file", "%s", strerror(-err));
+	unit_check(!err && len > SF_HDR_LEN, "snapfile_small_file", "%s", strerror(-err));
 	if (err)
 		return;
 	test_truncated(dir, img, len);
@@ -923,17 +908,17 @@ int snapfile_tests(const char *tmpdir)
 {
 	char dir[2048];
 
-	sf_failed = 0;
+	int before = unit_failures;
 	snprintf(dir, sizeof(dir), "%s/leaktop-snapfile-XXXXXX", tmpdir);
 	if (!mkdtemp(dir)) {
-		sf_check(0, "snapfile_tmpdir", "%s: %s", dir, strerror(errno));
-		return sf_failed;
+		unit_check(0, "snapfile_tmpdir", "%s: %s", dir, strerror(errno));
+		return unit_failures - before;
 	}
 	test_roundtrip(dir);
 	test_overwrite_and_empty(dir);
 	test_write_failures(dir);
 	test_hostile(dir);
-	sf_check(count_temps(dir) == 0, "snapfile_no_temp_left_at_end", "temporary files remain");
+	unit_check(count_temps(dir) == 0, "snapfile_no_temp_left_at_end", "temporary files remain");
 	remove_tree(dir);
-	return sf_failed;
+	return unit_failures - before;
 }

@@ -19,7 +19,7 @@
 #include "render.h"
 #include "symbolize.h"
 
-static int failed;
+#include "check.h"
 
 int gobin_tests(const char *go_plain, const char *go_stripped);
 int render_tests(const char *tmpdir);
@@ -33,19 +33,13 @@ static char *tmpdir(const char *name)
 	snprintf(dir, sizeof(dir), "/tmp/leaktop-%s-XXXXXX", name);
 	if (mkdtemp(dir))
 		return dir;
-	printf("FAIL %s_tmpdir: %s\n", name, strerror(errno));
-	failed++;
+	unit_check(0, "tmpdir", "%s: %s", name, strerror(errno));
 	return NULL;
 }
 
 static void check(int cond, const char *name, const char *why)
 {
-	if (cond) {
-		printf("ok %s\n", name);
-		return;
-	}
-	printf("FAIL %s: %s\n", name, why);
-	failed++;
+	unit_check(cond, name, "%s", why);
 }
 
 static void test_probe_offset(void)
@@ -256,15 +250,15 @@ int main(void)
 	test_options();
 	test_render();
 	test_idmap();
-	failed += gobin_tests("tests/unit/go/build/hello", "tests/unit/go/build/hello_stripped");
+	gobin_tests("tests/unit/go/build/hello", "tests/unit/go/build/hello_stripped");
 	if ((dir = tmpdir("render"))) {
 		char cmd[128];
 
-		failed += render_tests(dir);
+		render_tests(dir);
 		snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 		if (system(cmd))
-			printf("FAIL render_cleanup: %s\n", cmd);
+			unit_check(0, "render_cleanup", "%s", cmd);
 	}
-	failed += snapfile_tests("/tmp");
-	return failed ? 1 : 0;
+	snapfile_tests("/tmp");
+	return unit_failures ? 1 : 0;
 }

@@ -30,14 +30,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "bytebuf.h"
 #include "render.h"
 
 /* A protobuf message being encoded. */
-struct pb {
-	uint8_t *p;
-	size_t len, cap;
-	int err;	/* out of memory: everything after is dropped */
-};
 
 enum { PB_VARINT = 0, PB_BYTES = 2 };
 
@@ -59,35 +55,13 @@ enum { LOCATION_ID = 1, LOCATION_MAPPING_ID, LOCATION_ADDRESS, LOCATION_LINE };
 enum { LINE_FUNCTION_ID = 1, LINE_LINE };
 enum { FUNCTION_ID = 1, FUNCTION_NAME, FUNCTION_SYSTEM_NAME, FUNCTION_FILENAME };
 
-static void pb_reserve(struct pb *b, size_t n)
+static void pb_raw(struct bytebuf *b, const void *data, size_t n)
 {
-	size_t cap = b->cap ? b->cap : 256;
-	uint8_t *p;
-
-	if (b->err || b->len + n <= b->cap)
-		return;
-	while (cap < b->len + n)
-		cap *= 2;
-	p = realloc(b->p, cap);
-	if (!p) {
-		b->err = -ENOMEM;
-		return;
-	}
-	b->p = p;
-	b->cap = cap;
-}
-
-static void pb_raw(struct pb *b, const void *data, size_t n)
-{
-	pb_reserve(b, n);
-	if (b->err)
-		return;
-	memcpy(b->p + b->len, data, n);
-	b->len += n;
+	bytebuf_put(b, data, n);
 }
 
 /* Base 128, low groups first; a negative int64 takes all ten bytes. */
-static void pb_varint(struct pb *b, uint64_t v)
+static void pb_varint(struct bytebuf *b, uint64_t v)
 {
 	uint8_t buf[10];
 	int n = 0;
@@ -100,13 +74,13 @@ static void pb_varint(struct pb *b, uint64_t v)
 	pb_raw(b, buf, n);
 }
 
-static void pb_key(struct pb *b, int field, int type)
+static void pb_key(struct bytebuf *b, int field, int type)
 {
 	pb_varint(b, (uint64_t)field << 3 | type);
 }
 
 /* A varint field; zero is proto3's default and is left out. */
-static void pb_uint(struct pb *b, int field, uint64_t v)
+static void pb_uint(struct bytebuf *b, int field, uint64_t v)
 {
 	if (!v)
 		return;
@@ -114,7 +88,7 @@ static void pb_uint(struct pb *b, int field, uint64_t v)
 	pb_varint(b, v);
 }
 
-static void pb_bytes(struct pb *b, int field, const void *data, size_t n)
+static void pb_bytes(struct bytebuf *b, int field, const void *data, size_t n)
 {
 	pb_key(b, field, PB_BYTES);
 	pb_varint(b, n);
@@ -122,7 +96,7 @@ static void pb_bytes(struct pb *b, int field, const void *data, size_t n)
 }
 
 /* sub as a length-delimited field of b; sub is emptied for reuse. */
-static void pb_msg(struct pb *b, int field, struct pb *sub)
+static void pb_msg(struct bytebuf *b, int field, struct bytebuf *sub)
 {
 	if (sub->err)
 		b->err = sub->err;
@@ -131,7 +105,7 @@ static void pb_msg(struct pb *b, int field, struct pb *sub)
 }
 
 /* A packed repeated varint field: zeros included, they are values. */
-static void pb_packed(struct pb *b, int field, const uint64_t *v, int n, struct pb *tmp)
+static void pb_packed(struct bytebuf *b, int field, const uint64_t *v, int n, struct bytebuf *tmp)
 {
 	for (int i = 0; i < n; i++)
 		pb_varint(tmp, v[i]);
@@ -242,7 +216,7 @@ struct location {
 };
 
 struct profile {
-	struct pb out, tmp, tmp2;
+	struct bytebuf out, tmp, tmp2;
 	struct table strings, functions, locations, mappings;
 	const char **str;	/* by index: the keys of strings */
 	struct mapping *map;
@@ -515,7 +489,7 @@ static void profile_free(struct profile *p)
 }
 
 /* All of b into gz, which is then closed. */
-static int gz_all(gzFile gz, const struct pb *b)
+static int gz_all(gzFile gz, const struct bytebuf *b)
 {
 	int err = 0;
 
@@ -532,7 +506,7 @@ static int gz_all(gzFile gz, const struct pb *b)
 }
 
 /* gzip of the encoded profile at path, by way of a temporary file; "-": stdout. */
-static int write_gz(const char *path, const struct pb *b)
+static int write_gz(const char *path, const struct bytebuf *b)
 {
 	size_t len = strlen(path);
 	char *tmp;

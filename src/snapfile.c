@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
+#include "bytebuf.h"
 #include "snapfile.h"
 
 #define MAGIC		"LEAKTOP\0SNAP"
@@ -78,62 +79,30 @@ static uint64_t le_get(const uint8_t *p, int n)
 
 /* ---- writing ---- */
 
-struct buf {
-	uint8_t *p;
-	size_t len, cap;
-	int err;	/* sticky: -ENOMEM or -EFBIG */
-};
-
-static void buf_put(struct buf *b, const void *d, size_t n)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	uint8_t *p;
-
-	if (b->err || !n)
-		return;
-	if (n > MAX_PAYLOAD - b->len) {
-		b->err = -EFBIG;
-		return;
-	}
-	if (b->len + n > b->cap) {
-		while (cap < b->len + n)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->err = -ENOMEM;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, d, n);
-	b->len += n;
-}
-
-static void put_le(struct buf *b, uint64_t v, int n)
+static void put_le(struct bytebuf *b, uint64_t v, int n)
 {
 	uint8_t t[8];
 
 	le_put(t, v, n);
-	buf_put(b, t, n);
+	bytebuf_put(b, t, n);
 }
 
-static void put_u8(struct buf *b, uint8_t v)
+static void put_u8(struct bytebuf *b, uint8_t v)
 {
 	put_le(b, v, 1);
 }
 
-static void put_u32(struct buf *b, uint32_t v)
+static void put_u32(struct bytebuf *b, uint32_t v)
 {
 	put_le(b, v, 4);
 }
 
-static void put_u64(struct buf *b, uint64_t v)
+static void put_u64(struct bytebuf *b, uint64_t v)
 {
 	put_le(b, v, 8);
 }
 
-static void put_f64(struct buf *b, double d)
+static void put_f64(struct bytebuf *b, double d)
 {
 	uint64_t v;
 
@@ -304,7 +273,7 @@ static uint64_t stack_hash(const struct lt_stack *st)
 }
 
 struct writer {
-	struct buf sec[NSEC];	/* section bodies */
+	struct bytebuf sec[NSEC];	/* section bodies */
 	struct table strs, stks;
 	struct table ptrs;	/* stack pointers seen: len is the stack's index */
 	uint32_t nframes;
@@ -347,7 +316,7 @@ static uint32_t str_ref(struct writer *w, const char *s)
 
 static void put_stack(struct writer *w, const struct lt_stack *st)
 {
-	struct buf *b = &w->sec[SEC_STKS];
+	struct bytebuf *b = &w->sec[SEC_STKS];
 
 	put_u32(b, st->nframes);
 	for (int i = 0; i < st->nframes; i++) {
@@ -406,7 +375,7 @@ static uint32_t stack_ref(struct writer *w, const struct lt_stack *st)
 	return content + 1;
 }
 
-static void put_lost(struct writer *w, struct buf *b, const struct lt_lost_counts *l)
+static void put_lost(struct writer *w, struct bytebuf *b, const struct lt_lost_counts *l)
 {
 	if (l->n < 0 || l->n > LT_MAX_LOST) {
 		wr_fail(w, -EINVAL);
@@ -419,7 +388,7 @@ static void put_lost(struct writer *w, struct buf *b, const struct lt_lost_count
 	}
 }
 
-static void put_group(struct writer *w, struct buf *b, const struct lt_group *g)
+static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group *g)
 {
 	if ((unsigned int)g->kind > LT_G_GOHEAP) {
 		wr_fail(w, -EINVAL);
@@ -436,7 +405,7 @@ static void put_group(struct writer *w, struct buf *b, const struct lt_group *g)
 	put_u32(b, str_ref_n(w, g->why, strnlen(g->why, sizeof(g->why))));
 }
 
-static void put_groups(struct writer *w, struct buf *b, const struct lt_group *g, int n)
+static void put_groups(struct writer *w, struct bytebuf *b, const struct lt_group *g, int n)
 {
 	if (n < 0 || (n && !g)) {
 		wr_fail(w, -EINVAL);
@@ -447,7 +416,7 @@ static void put_groups(struct writer *w, struct buf *b, const struct lt_group *g
 		put_group(w, b, &g[i]);
 }
 
-static void put_sites(struct writer *w, struct buf *b, const struct lt_site_count *r, int n)
+static void put_sites(struct writer *w, struct bytebuf *b, const struct lt_site_count *r, int n)
 {
 	if (n < 0 || (n && !r)) {
 		wr_fail(w, -EINVAL);
@@ -466,7 +435,7 @@ static void put_sites(struct writer *w, struct buf *b, const struct lt_site_coun
 static void put_proc(struct writer *w, const struct lt_snapshot *s, uint64_t wall_ns,
 		     uint64_t seq)
 {
-	struct buf *b = &w->sec[SEC_PROC];
+	struct bytebuf *b = &w->sec[SEC_PROC];
 
 	put_u64(b, wall_ns);
 	put_u64(b, seq);
@@ -479,7 +448,7 @@ static void put_proc(struct writer *w, const struct lt_snapshot *s, uint64_t wal
 
 static void put_memory(struct writer *w, const struct lt_snapshot *s)
 {
-	struct buf *b = &w->sec[SEC_MEM];
+	struct bytebuf *b = &w->sec[SEC_MEM];
 
 	put_u32(b, str_ref(w, s->allocator));
 	put_f64(b, s->min_age_s);
@@ -491,7 +460,7 @@ static void put_memory(struct writer *w, const struct lt_snapshot *s)
 
 static void put_threads(struct writer *w, const struct lt_snapshot *s)
 {
-	struct buf *b = &w->sec[SEC_THRD];
+	struct bytebuf *b = &w->sec[SEC_THRD];
 
 	put_u8(b, s->has_threads);
 	put_u32(b, (uint32_t)s->live_threads);
@@ -503,7 +472,7 @@ static void put_threads(struct writer *w, const struct lt_snapshot *s)
 
 static void put_goroutines(struct writer *w, const struct lt_snapshot *s)
 {
-	struct buf *b = &w->sec[SEC_GORO];
+	struct bytebuf *b = &w->sec[SEC_GORO];
 
 	put_u8(b, s->has_goroutines);
 	put_u32(b, str_ref(w, s->go_version));
@@ -514,7 +483,7 @@ static void put_goroutines(struct writer *w, const struct lt_snapshot *s)
 
 static void put_goheap(struct writer *w, const struct lt_snapshot *s)
 {
-	struct buf *b = &w->sec[SEC_GHEP];
+	struct bytebuf *b = &w->sec[SEC_GHEP];
 
 	put_u8(b, s->has_goheap);
 	put_u64(b, s->goheap_rate);
@@ -524,25 +493,25 @@ static void put_goheap(struct writer *w, const struct lt_snapshot *s)
 
 static void put_strings(struct writer *w)
 {
-	struct buf *b = &w->sec[SEC_STRS];
+	struct bytebuf *b = &w->sec[SEC_STRS];
 
 	for (uint32_t i = 0; i < w->strs.n; i++) {
 		put_u32(b, w->strs.items[i].len);
-		buf_put(b, w->strs.items[i].key, w->strs.items[i].len);
+		bytebuf_put(b, w->strs.items[i].key, w->strs.items[i].len);
 	}
 }
 
-static void put_section(struct buf *out, int sec, const uint8_t *head, size_t nhead,
-			const struct buf *body)
+static void put_section(struct bytebuf *out, int sec, const uint8_t *head, size_t nhead,
+			const struct bytebuf *body)
 {
 	put_u32(out, sec_tags[sec]);
 	put_u32(out, nhead + body->len);
-	buf_put(out, head, nhead);
-	buf_put(out, body->p, body->len);
+	bytebuf_put(out, head, nhead);
+	bytebuf_put(out, body->p, body->len);
 }
 
 /* The uncompressed payload of s, in out. 0 or -errno. */
-static int encode(const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq, struct buf *out)
+static int encode(const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq, struct bytebuf *out)
 {
 	struct writer w = { .strs.eq = chars_eq, .stks.eq = stack_eq, .ptrs.eq = ptr_eq };
 	uint8_t head[8];
@@ -580,7 +549,7 @@ static int encode(const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq, s
 }
 
 /* The whole file: header and compressed payload, in *img. 0 or -errno. */
-static int build_image(const struct buf *payload, uint8_t **img, size_t *len)
+static int build_image(const struct bytebuf *payload, uint8_t **img, size_t *len)
 {
 	uLongf zlen = compressBound(payload->len);
 	uint8_t *p = malloc(HDR_LEN + zlen);
@@ -676,7 +645,7 @@ static int replace_file(const char *path, const uint8_t *img, size_t len)
 
 int snapfile_write(const char *path, const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq)
 {
-	struct buf payload = { 0 };
+	struct bytebuf payload = { .max = MAX_PAYLOAD };
 	uint8_t *img = NULL;
 	size_t len;
 	int err;

@@ -87,7 +87,8 @@ static void print_group(FILE *f, const struct lt_group *g)
 	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
 		g->oldest_age_s);
 	print_frames(f, g->stack, 0, MAX_TABLE_FRAMES);
-	if (g->why[0])
+	/* A verdict without history says nothing worth a line in a table. */
+	if (g->why[0] && (g->leak || !strstr(g->why, "not enough history")))
 		print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
 }
 

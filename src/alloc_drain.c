@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "alloc.skel.h"
 #include "alloc_drain.h"
 #include "bpf_counters.h"
@@ -13,14 +14,6 @@
 #include "symbolize.h"
 
 #define BATCH 4096
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static const struct lt_stack *site_stack(struct symbolizer *sym, struct stack_cache *c,
 					 uint64_t id, const struct lt_site *site)
@@ -120,7 +113,7 @@ static int walk_allocs(struct alloc_bpf *skel, struct lt_snapshot *snap, struct 
 		       uint64_t min_age_ns)
 {
 	int fd = bpf_map__fd(skel->maps.allocs);
-	uint64_t keys[BATCH], in = 0, out = 0, now = now_ns();
+	uint64_t keys[BATCH], in = 0, out = 0, now = mono_ns();
 	static struct lt_alloc vals[BATCH];
 	void *pin = NULL;
 	int err;

@@ -7,25 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "clock.h"
 #include "bpf_counters.h"
 #include "go_census.h"
 #include "go_drain.h"
 #include "goroutines.h"
 #include "goroutines.skel.h"
 #include "symbolize.h"
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-	return (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2))) * 0xff51afd7ed558ccdULL;
-}
 
 int go_state_init(struct go_state *gs, pid_t pid, const char *exe)
 {
@@ -94,11 +82,11 @@ static const char *reason_name(const struct go_state *gs, const struct go_g *g)
 /* Key of the group a goroutine belongs to: reason, stack, creation site. */
 static uint64_t group_key(const struct go_g *g)
 {
-	uint64_t k = mix(g->status, g->status == GO_WAITING ? g->reason : 0);
+	uint64_t k = id_mix(g->status, g->status == GO_WAITING ? g->reason : 0);
 
 	for (int i = 0; i < g->nframes; i++)
-		k = mix(k, g->ip[i]);
-	return mix(k, g->gopc);
+		k = id_mix(k, g->ip[i]);
+	return id_mix(k, g->gopc);
 }
 
 /* Waits that an idle worker also sits in; the others, held past

@@ -13,6 +13,12 @@ struct idmap {
 	size_t cap, n;
 };
 
+/* Combine b into the key a (for composite keys). */
+static inline uint64_t id_mix(uint64_t a, uint64_t b)
+{
+	return (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2))) * 0xff51afd7ed558ccdULL;
+}
+
 void *idmap_get(const struct idmap *m, uint64_t key);
 int idmap_put(struct idmap *m, uint64_t key, void *val);
 void idmap_free(struct idmap *m);

@@ -8,6 +8,8 @@
 
 /* Top-N table of allocation sites, 80 columns wide. */
 void render_table(FILE *f, const struct lt_snapshot *s, int top);
+/* s as a JSON string, escaped; null for NULL. */
+void json_str(FILE *f, const char *s);
 /* The JSON report (docs/json-report.md). */
 void render_json(FILE *f, const struct lt_snapshot *s);
 /* "12.3 KiB" style, into buf. */

@@ -90,10 +90,9 @@ static void json_change(FILE *f, const struct lt_change *c)
 	char name[96];
 
 	label(g, name, sizeof(name));
-	fprintf(f, "    {\"kind\": \"%s\", \"group\": \"", group_kind_name(g->kind));
-	for (const char *p = name; *p; p++)
-		fprintf(f, *p == '"' || *p == '\\' ? "\\%c" : "%c", *p);
-	fprintf(f, "\", \"old_bytes\": %ld, \"new_bytes\": %ld, \"delta_bytes\": %ld, "
+	fprintf(f, "    {\"kind\": \"%s\", \"group\": ", group_kind_name(g->kind));
+	json_str(f, name);
+	fprintf(f, ", \"old_bytes\": %ld, \"new_bytes\": %ld, \"delta_bytes\": %ld, "
 		"\"old_count\": %ld, \"new_count\": %ld, \"delta_count\": %ld, "
 		"\"bytes_per_s\": %.3f, \"leak\": %s}",
 		c->old ? c->old->bytes : 0, c->new ? c->new->bytes : 0, c->dbytes,

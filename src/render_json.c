@@ -2,7 +2,7 @@
 /* The JSON report; schema in docs/json-report.md. */
 #include "render.h"
 
-static void json_str(FILE *f, const char *s)
+void json_str(FILE *f, const char *s)
 {
 	if (!s) {
 		fputs("null", f);
@@ -56,6 +56,13 @@ static void json_list(FILE *f, const char *key, const void *items, int n, size_t
 	fprintf(f, "\n    ]%s", sep);
 }
 
+/* "leak": true|false, "why": "..." */
+static void json_verdict(FILE *f, const struct lt_group *g)
+{
+	fprintf(f, "\"leak\": %s, \"why\": ", g->leak ? "true" : "false");
+	json_str(f, g->why);
+}
+
 static void json_frames(FILE *f, const char *key, const struct lt_stack *st)
 {
 	fprintf(f, "\"%s\": [", key);
@@ -70,10 +77,9 @@ static void json_site(FILE *f, const void *item)
 {
 	const struct lt_group *g = item;
 
-	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f, "
-		"\"leak\": %s, \"why\": ", g->bytes, g->count, g->oldest_age_s,
-		g->leak ? "true" : "false");
-	json_str(f, g->why);
+	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f, ",
+		g->bytes, g->count, g->oldest_age_s);
+	json_verdict(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs("}", f);
@@ -92,8 +98,7 @@ static void json_thread_group(FILE *f, const void *item)
 		json_str(f, g->wait);
 		fputs(", ", f);
 	}
-	fprintf(f, "\"leak\": %s, \"why\": ", g->leak ? "true" : "false");
-	json_str(f, g->why);
+	json_verdict(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs(",\n       ", f);
@@ -127,9 +132,8 @@ static void json_goroutine_group(FILE *f, const void *item)
 
 	fputs("      {\"wait_reason\": ", f);
 	json_str(f, g->wait);
-	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, \"leak\": %s, \"why\": ",
-		g->count, g->oldest_age_s, g->leak ? "true" : "false");
-	json_str(f, g->why);
+	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, ", g->count, g->oldest_age_s);
+	json_verdict(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs(",\n       ", f);
@@ -152,9 +156,8 @@ static void json_heap_site(FILE *f, const void *item)
 {
 	const struct lt_group *g = item;
 
-	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld, \"leak\": %s, \"why\": ",
-		g->bytes, g->count, g->leak ? "true" : "false");
-	json_str(f, g->why);
+	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld, ", g->bytes, g->count);
+	json_verdict(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
 	fputs("}", f);

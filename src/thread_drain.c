@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "clock.h"
 #include "bpf_counters.h"
 #include "render.h"
 #include "symbolize.h"
@@ -16,14 +17,6 @@
 #include "unwind.h"
 
 #define MAX_UNWIND 64
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);	/* bpf_ktime_get_ns's clock */
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 /* What a thread sleeps in, for the "wait" column. */
 static const char *wait_name(int64_t nr, uint32_t state)
@@ -199,17 +192,12 @@ static struct lt_group *group_for(struct builder *b, uint64_t key, enum lt_group
 	return g;
 }
 
-static uint64_t mix(uint64_t a, uint64_t b)
-{
-	return (a ^ (b + 0x9e3779b97f4a7c15ULL + (a << 6) + (a >> 2))) * 0xff51afd7ed558ccdULL;
-}
-
 /* The blocking stack of a sleeping thread, unwound once per block. */
 static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stack_cache *c,
 					     struct thread_state *ts, uint32_t tid,
 					     const struct lt_thread *t)
 {
-	uint64_t key = mix(tid, t->blocked_ns), ip[MAX_UNWIND];
+	uint64_t key = id_mix(tid, t->blocked_ns), ip[MAX_UNWIND];
 	const struct lt_stack *st = idmap_get(&ts->unwound, key);
 	int n;
 
@@ -235,21 +223,21 @@ static void add_thread(struct builder *b, struct symbolizer *sym, struct stack_c
 	if (!created)
 		created = &lt_unknown_stack;
 	if (t->flags & LT_T_EXITED) {
-		g = group_for(b, mix(1, t->create_stack), LT_G_UNJOINED, t->create_stack);
+		g = group_for(b, id_mix(1, t->create_stack), LT_G_UNJOINED, t->create_stack);
 		g->stack = g->created_by = created;
 		g->bytes += t->stack_bytes;
 		age = (now - t->exited_ns) / 1e9;
 	} else if (t->blocked_ns && blocked >= min_block_s && asleep(ts->pid, tid)) {
 		const struct lt_stack *st = blocking_stack(sym, c, ts, tid, t);
 
-		g = group_for(b, mix(mix(2, (uintptr_t)st), t->create_stack), LT_G_BLOCKED,
+		g = group_for(b, id_mix(id_mix(2, (uintptr_t)st), t->create_stack), LT_G_BLOCKED,
 			      t->create_stack);
 		g->stack = st;
 		g->created_by = created;
 		g->wait = wait_name(t->syscall, t->state);
 		age = blocked;
 	} else {
-		g = group_for(b, mix(3, t->create_stack), LT_G_RUNNING, t->create_stack);
+		g = group_for(b, id_mix(3, t->create_stack), LT_G_RUNNING, t->create_stack);
 		g->stack = g->created_by = created;
 		age = t->created_ns ? (now - t->created_ns) / 1e9 : 0;
 	}

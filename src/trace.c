@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "alloc.skel.h"
+#include "clock.h"
 #include "alloc_drain.h"
 #include "diff.h"
 #include "snapdir.h"
@@ -69,10 +70,7 @@ struct session {
 
 static double now_s(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return mono_ns() / 1e9;
 }
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)

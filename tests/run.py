@@ -368,19 +368,7 @@ def check_report(rep):
             e.check(frames and frames[0].get("function") in APIS,
                     f"{where}: frames[0] is not an allocator API: "
                     f"{frames[0] if frames else None}")
-        for j, f in enumerate(frames):
-            fw = f"{where}.frames[{j}]"
-            e.check(isinstance(f.get("address"), str) and
-                    HEX.match(f["address"]),
-                    f"{fw}: address {f.get('address')!r}")
-            off = f.get("offset")
-            e.check((off is None and f.get("module") is None) or
-                    (isinstance(off, str) and HEX.match(off)),
-                    f"{fw}: offset {off!r}")
-            if "line" in f:
-                e.check(isinstance(f["line"], int) and f["line"] > 0 and
-                        isinstance(f.get("file"), str),
-                        f"{fw}: file/line {f.get('file')!r}:{f['line']!r}")
+        check_frame_list(e, frames, f"{where}.frames")
     e.done()
 
 

@@ -57,6 +57,23 @@ struct {
 	__type(value, struct lt_site);
 } scratch SEC(".maps");
 
+/*
+ * The address space traced, taken from the first event (the probes go in
+ * before the program runs or while it runs). After an exec the probes
+ * fire in the new program too (same thread group): its calls are not
+ * ours to charge, and userspace ends the trace when it notices.
+ */
+__u64 traced_mm;
+
+static __always_inline int other_program(void)
+{
+	__u64 mm = (__u64)BPF_CORE_READ(bpf_get_current_task_btf(), mm);
+
+	if (!traced_mm)
+		__sync_val_compare_and_swap(&traced_mm, 0, mm);
+	return traced_mm != mm;
+}
+
 /* Stack id of the current call, its site created on first sight; 0 when
  * the sites map is full (charged to the unknown site, counted as lost). */
 static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
@@ -217,6 +234,8 @@ int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
 
+	if (other_program())
+		return 0;
 	switch (kind) {
 	case LT_FREE:
 		return on_free(a0);
@@ -286,7 +305,7 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	struct lt_inflight *f = current_call(0);
 	__u64 ptr = 0;
 
-	if (!f || !f->active)
+	if (!f || !f->active || other_program())
 		return 0;
 	if (f->depth) {
 		f->depth--;

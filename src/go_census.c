@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Reading goroutines out of a live Go process through /proc/PID/mem. */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "go_census.h"
+#include "procmem.h"
 #include "gobin.h"
 
 #define G_READ 512	/* bytes of runtime.g read: every field used lies below */
@@ -71,13 +71,11 @@ int go_census(pid_t pid, const struct go_layout *l, uint64_t allgs, struct go_g 
 {
 	uint64_t hdr[2], *gs = NULL;	/* the slice: {array, len, cap} */
 	struct go_g *res = NULL;
-	char path[64];
-	int fd, n = 0;
+	/* The traced program's memory, not whatever the PID runs now. */
+	int fd = procmem_fd(pid), n = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return -ESRCH;
 	if (rd(fd, allgs, hdr, sizeof(hdr)) || hdr[1] > MAX_GS)
 		goto out;
 	gs = calloc(hdr[1] ? hdr[1] : 1, sizeof(*gs));
@@ -89,7 +87,6 @@ int go_census(pid_t pid, const struct go_layout *l, uint64_t allgs, struct go_g 
 		    res[n].goid)
 			n++;
 out:
-	close(fd);
 	free(gs);
 	*out = res;
 	return n;

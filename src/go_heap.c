@@ -3,7 +3,6 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,22 +16,21 @@
 #include "idmap.h"
 #include "history.h"
 #include "probes.h"
+#include "procmem.h"
 
 /* Frames of the sampler itself above mallocgc: mProf_Malloc, profilealloc. */
 #define SAMPLER_FRAMES 2
 
+/* Through the descriptor bound to the traced program: a write never
+ * lands in a program the process exec'ed or in a process that got its PID. */
 static int mem_rw(pid_t pid, uint64_t addr, int64_t *v, bool write)
 {
-	char path[64];
+	int fd = procmem_fd(pid);
 	ssize_t n;
-	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	fd = open(path, (write ? O_RDWR : O_RDONLY) | O_CLOEXEC);
 	if (fd < 0)
-		return -errno;
+		return -ESRCH;
 	n = write ? pwrite(fd, v, sizeof(*v), addr) : pread(fd, v, sizeof(*v), addr);
-	close(fd);
 	return n == sizeof(*v) ? 0 : -EFAULT;
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include "elfsym.h"
 #include "procmaps.h"
+#include "procmem.h"
 #include "symbolize.h"
 
 struct module {
@@ -173,6 +174,12 @@ int symbolizer_refresh(struct symbolizer *s)
 
 	if (err)
 		return err;	/* the process is gone: keep what we have */
+	/* Mappings of another program (an exec) or process (the PID reused)
+	 * would name the traced program's addresses wrongly. */
+	if (procmem_gone(s->pid)) {
+		procmaps_free(&pm);
+		return -ESRCH;
+	}
 	dwfl_report_begin_add(s->dwfl);
 	for (int i = 0; i < pm.n; i++) {
 		if (!pm.m[i].exec)

@@ -7,12 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "procmem.h"
 #include "target.h"
 
 extern char **environ;
@@ -36,6 +38,44 @@ static void read_comm(struct target *t)
 		fclose(f);
 }
 
+/* Still the process the pidfd names (a pidfd reads ready once it exits). */
+static bool alive(const struct target *t)
+{
+	struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
+
+	return t->pidfd >= 0 && poll(&p, 1, 0) == 0;
+}
+
+/*
+ * Exiting (PF_EXITING in the flags of /proc/PID/stat): its memory is
+ * released before it becomes a zombie and its pidfd turns readable, a
+ * moment in which it would look as if it had exec'ed.
+ */
+static bool exiting(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');	/* the name may hold anything */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return true;
+	return flags & 0x4;	/* PF_EXITING */
+}
+
+/*
+ * The pidfd is opened first and checked last: what was read in between
+ * (executable, name, memory) belongs to that process, not to one that got
+ * its PID after it exited.
+ */
 int target_attach(pid_t pid, struct target *t)
 {
 	char link[64];
@@ -48,7 +88,8 @@ int target_attach(pid_t pid, struct target *t)
 		fprintf(stderr, "leaktop: refusing to trace itself (pid %d)\n", pid);
 		return -EINVAL;
 	}
-	if (kill(pid, 0) && errno == ESRCH) {
+	t->pidfd = open_pidfd(pid);
+	if (t->pidfd < 0 || !alive(t)) {
 		fprintf(stderr, "leaktop: no such process: %d\n", pid);
 		return -ESRCH;
 	}
@@ -65,9 +106,9 @@ int target_attach(pid_t pid, struct target *t)
 		return -ENOEXEC;
 	}
 	read_comm(t);
-	t->pidfd = open_pidfd(pid);
-	if (t->pidfd < 0) {
-		fprintf(stderr, "leaktop: no such process: %d\n", pid);
+	procmem_bind(pid);
+	if (!alive(t)) {
+		fprintf(stderr, "leaktop: pid %d exited while leaktop attached\n", pid);
 		return -ESRCH;
 	}
 	return 0;
@@ -147,11 +188,54 @@ int target_launch(char **argv, struct target *t)
 	return t->pidfd < 0 ? -errno : 0;
 }
 
+/*
+ * A launched command stops at its exec (PTRACE_O_TRACEEXEC): from there on
+ * its mappings are the program's, no longer our copy's, and its memory is
+ * the one to bind to.
+ */
+static int wait_exec(struct target *t)
+{
+	int st;
+
+	for (;;) {
+		if (waitpid(t->pid, &st, __WALL) != t->pid)
+			return -errno;
+		if (WIFEXITED(st) || WIFSIGNALED(st)) {
+			t->exited = true;	/* killed at once: an empty report */
+			return 0;
+		}
+		if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_EXEC)
+			break;
+		ptrace(PTRACE_CONT, t->pid, NULL, (void *)(long)((st >> 16) ? 0 : WSTOPSIG(st)));
+	}
+	procmem_bind(t->pid);
+	ptrace(PTRACE_CONT, t->pid, NULL, NULL);
+	return 0;
+}
+
+/* An attached process must have outlived the attach: the probes went to
+ * whatever process had its PID when they were placed. */
+static int check_attached(struct target *t)
+{
+	if (!alive(t) || (procmem_gone(t->pid) && exiting(t->pid))) {
+		fprintf(stderr, "leaktop: pid %d exited while leaktop attached\n", t->pid);
+		return -ESRCH;
+	}
+	if (procmem_gone(t->pid)) {
+		fprintf(stderr, "leaktop: pid %d exec'ed another program while leaktop attached\n",
+			t->pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
 int target_release(struct target *t, char **argv)
 {
 	char go = 1, e;
 	ssize_t n;
 
+	if (!t->launched)
+		return check_attached(t);
 	if (write(t->gate, &go, 1) != 1)
 		return -errno;
 	close(t->gate);
@@ -165,7 +249,7 @@ int target_release(struct target *t, char **argv)
 		t->exited = true;
 		return -e;
 	}
-	return 0;
+	return wait_exec(t);
 }
 
 void target_abort(struct target *t)
@@ -182,10 +266,39 @@ void target_abort(struct target *t)
 }
 
 /* A launched target is ptraced for its exit event: the one moment its
- * mappings can still be read after its last allocation. */
+ * mappings can still be read after its last allocation; and for its execs. */
 int target_trace_exit(struct target *t)
 {
-	return ptrace(PTRACE_SEIZE, t->pid, NULL, (void *)PTRACE_O_TRACEEXIT) ? -errno : 0;
+	return ptrace(PTRACE_SEIZE, t->pid, NULL,
+		      (void *)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)) ? -errno : 0;
+}
+
+/*
+ * The traced program is gone once the process runs another one: the
+ * probes, the stacks and the symbols were all for the old one. The trace
+ * ends there with its report; the new program runs on untraced.
+ */
+static int execed(struct target *t)
+{
+	char link[64], exe[PATH_MAX] = "?";
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", t->pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 1] = '\0';
+	fprintf(stderr, "leaktop: pid %d (%s) exec'ed %s: the trace ends here, the new program "
+		"runs on untraced\n", t->pid, t->comm, exe);
+	t->exited = true;
+	return TARGET_EXITED;
+}
+
+/* An exec the ptrace stop did not show (-p, or a thread that was not
+ * traced): the bound address space went away while the process lives. */
+static int check_image(struct target *t)
+{
+	if (!procmem_gone(t->pid) || !alive(t) || exiting(t->pid))
+		return TARGET_RUNNING;
+	return execed(t);
 }
 
 int target_wait(struct target *t)
@@ -196,21 +309,25 @@ int target_wait(struct target *t)
 	if (t->exited)
 		return TARGET_EXITED;
 	if (!t->launched) {
-		struct pollfd p = { .fd = t->pidfd, .events = POLLIN };
-
-		if (poll(&p, 1, 0) > 0)
+		if (!alive(t)) {
 			t->exited = true;
-		return t->exited ? TARGET_EXITED : TARGET_RUNNING;
+			return TARGET_EXITED;
+		}
+		return check_image(t);
 	}
 	r = waitpid(t->pid, &st, WNOHANG | __WALL);
 	if (r != t->pid)
-		return TARGET_RUNNING;
+		return check_image(t);
 	if (WIFEXITED(st) || WIFSIGNALED(st)) {
 		t->exited = true;
 		return TARGET_EXITED;
 	}
 	if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_EXIT)
 		return TARGET_EXITING;
+	if (WIFSTOPPED(st) && (st >> 16) == PTRACE_EVENT_EXEC) {
+		t->exec_stopped = true;	/* held until the probes are gone */
+		return execed(t);
+	}
 	/* A signal for the target, not for us: deliver it. */
 	ptrace(PTRACE_CONT, t->pid, NULL,
 	       (void *)(long)((st >> 16) ? 0 : WSTOPSIG(st)));
@@ -224,6 +341,10 @@ void target_continue(struct target *t)
 
 void target_close(struct target *t)
 {
+	if (t->exec_stopped)
+		ptrace(PTRACE_DETACH, t->pid, NULL, NULL);
+	t->exec_stopped = false;
+	procmem_close();
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	if (t->gate >= 0)

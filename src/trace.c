@@ -441,8 +441,10 @@ static int start(struct session *s)
 		symbolizer_refresh(s->sym);
 	if (attach_all(s))
 		return 1;
-	if (s->target.launched && target_release(&s->target, s->opt.cmd))
+	if (target_release(&s->target, s->opt.cmd))
 		return EXIT_BAD_INPUT;
+	if (s->target.launched)	/* its own mappings now: it exec'ed */
+		symbolizer_refresh(s->sym);
 	return 0;
 }
 

@@ -3,10 +3,10 @@
  * and memory reader, on the symbolizer's modules. */
 #include <elfutils/libdwfl.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include "procmem.h"
 #include "symbolize.h"
 #include "unwind.h"
 
@@ -84,12 +84,11 @@ int unwind_thread(struct symbolizer *sym, pid_t pid, pid_t tid, const uint64_t r
 		  uint64_t *ip, int max)
 {
 	Dwfl *dwfl = symbolizer_dwfl(sym);
-	char path[64];
 
-	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
-	ctx.mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* The traced program's memory, not whatever the PID runs now. */
+	ctx.mem_fd = procmem_fd(pid);
 	if (ctx.mem_fd < 0)
-		return -errno;
+		return -ESRCH;
 	/* libdwfl allows one attach per session: its callbacks read ctx. */
 	if (!ctx.attached)
 		ctx.attached = dwfl_attach_state(dwfl, NULL, pid, &callbacks, NULL);
@@ -100,7 +99,6 @@ int unwind_thread(struct symbolizer *sym, pid_t pid, pid_t tid, const uint64_t r
 	ctx.max = max;
 	if (ctx.attached)
 		dwfl_getthread_frames(dwfl, tid, on_frame, NULL);
-	close(ctx.mem_fd);
 	if (ctx.n == 0 && max > 0)	/* no CFI at all: at least where it sleeps */
 		ip[ctx.n++] = regs[LT_R_IP];
 	return ctx.n;

@@ -4,12 +4,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "procmaps.h"
+
+#define DELETED " (deleted)"
 
 static int parse_line(char *line, struct mapping *m)
 {
 	char perms[8];
-	int off = 0;
+	int off = 0, tail;
 
 	if (sscanf(line, "%lx-%lx %7s %lx %*s %*s%n", &m->start, &m->end, perms,
 		   &m->pgoff, &off) != 4)
@@ -18,9 +21,27 @@ static int parse_line(char *line, struct mapping *m)
 	line += off;
 	line += strspn(line, " \t");
 	line[strcspn(line, "\n")] = '\0';
+	/* A file removed or replaced (renamed over) since it was mapped. */
+	tail = (int)strlen(line) - (int)strlen(DELETED);
+	m->deleted = tail > 0 && strcmp(line + tail, DELETED) == 0;
+	if (m->deleted)
+		line[tail] = '\0';
 	/* Only real files: "[heap]", "[stack]", "[vdso]" have no ELF to read. */
 	m->path = line[0] == '/' ? strdup(line) : NULL;
 	return 0;
+}
+
+/*
+ * The file the mapping shows, whatever its path holds now: a library
+ * replaced on disk since (a package upgrade) is still read as mapped.
+ * Falls back to the path where /proc/PID/map_files cannot be opened.
+ */
+const char *procmaps_file(pid_t pid, const struct mapping *m, char *buf, size_t len)
+{
+	snprintf(buf, len, "/proc/%d/map_files/%lx-%lx", pid, m->start, m->end);
+	if (access(buf, R_OK) == 0)
+		return buf;
+	return m->deleted ? NULL : m->path;
 }
 
 int procmaps_read(pid_t pid, struct procmaps *pm)

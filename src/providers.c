@@ -23,6 +23,7 @@ struct walk {
 	char *env_libpath;	/* LD_LIBRARY_PATH of the target */
 	char *env_preload;	/* LD_PRELOAD of the target */
 	const struct procmaps *maps;	/* NULL when predicting */
+	pid_t pid;
 };
 
 static int try_dir(const char *dir, size_t dlen, const char *name, char *out)
@@ -76,13 +77,20 @@ static int resolve(struct walk *w, const char *name, const char *from,
 
 static void add_obj(struct walk *w, const char *path)
 {
-	for (int i = 0; i < w->n; i++)
+	const struct mapping *m = NULL;
+	char buf[96];
+
+	/* A running process only binds to what it has actually mapped. */
+	if (w->maps && !(m = procmaps_first(w->maps, path)))
+		return;
+	/* Replaced on disk since (an upgrade): probe and read the file the
+	 * process has, through its /proc/PID/map_files link. */
+	if (m && m->deleted)
+		path = procmaps_file(w->pid, m, buf, sizeof(buf));
+	for (int i = 0; path && i < w->n; i++)
 		if (strcmp(w->objs[i], path) == 0)
 			return;
-	/* A running process only binds to what it has actually mapped. */
-	if (w->maps && !procmaps_first(w->maps, path))
-		return;
-	if (w->n < MAX_OBJS)
+	if (path && w->n < MAX_OBJS)
 		w->objs[w->n++] = strdup(path);
 }
 
@@ -176,6 +184,7 @@ int providers_find(pid_t pid, const char *exe, struct providers *a)
 		if (err)
 			return err;
 		w.maps = &pm;
+		w.pid = pid;
 	}
 	w.env_libpath = environ_var(pid, "LD_LIBRARY_PATH");
 	w.env_preload = environ_var(pid, "LD_PRELOAD");

@@ -88,8 +88,9 @@ struct symbolizer *symbolizer_new(pid_t pid)
 	return s;
 }
 
-/* Load bias of the object mapped at m: where its vaddr 0 lies. */
-static int load_bias(const struct mapping *m, uint64_t *bias)
+/* Load bias of the object mapped at m (read from file): where its vaddr 0
+ * lies. */
+static int load_bias(const struct mapping *m, const char *file, uint64_t *bias)
 {
 	struct elf_file ef;
 	GElf_Ehdr eh;
@@ -97,7 +98,7 @@ static int load_bias(const struct mapping *m, uint64_t *bias)
 	size_t n;
 	int err = -ENOENT;
 
-	if (elf_file_open(m->path, &ef))
+	if (elf_file_open(file, &ef))
 		return -ENOEXEC;
 	if (!gelf_getehdr(ef.elf, &eh) || elf_getphdrnum(ef.elf, &n))
 		n = 0;
@@ -129,13 +130,16 @@ static struct module *find_module(struct symbolizer *s, uint64_t addr)
 
 static void add_module(struct symbolizer *s, const struct mapping *m)
 {
+	char buf[96];
+	const char *file = procmaps_file(s->pid, m, buf, sizeof(buf));
 	struct module *mod;
 	uint64_t bias;
 	int fd;
 
-	if (find_module(s, m->start) || find_module(s, m->end - 1) || load_bias(m, &bias))
+	if (!file || find_module(s, m->start) || find_module(s, m->end - 1) ||
+	    load_bias(m, file, &bias))
 		return;
-	fd = open(m->path, O_RDONLY | O_CLOEXEC);
+	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
 	s->mods = realloc(s->mods, (s->nmods + 1) * sizeof(*s->mods));

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,17 @@ static int prune(const char *dir, int keep)
 	return gone;
 }
 
+static int list_count(const char *dir)
+{
+	char **names;
+	int n = list(dir, &names);
+
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n;
+}
+
 static int make_private_dir(const char *dir)
 {
 	struct stat st;
@@ -75,22 +87,35 @@ static int make_private_dir(const char *dir)
 	return (st.st_mode & 077) ? (chmod(dir, 0700) ? -errno : 0) : 0;
 }
 
+static bool full(int err)
+{
+	return err == -ENOSPC || err == -EDQUOT;
+}
+
 int snapdir_store(const char *dir, const struct lt_snapshot *s, uint64_t seq, int keep)
 {
 	char path[PATH_MAX];
 	struct timespec now;
-	int err = make_private_dir(dir);
+	uint64_t wall;
+	int err = make_private_dir(dir), dropped = 0, left;
 
 	if (err) {
 		fprintf(stderr, "leaktop: snapshot directory %s: %s\n", dir, strerror(-err));
 		return err;
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
+	wall = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	snprintf(path, sizeof(path), "%s/snap-%06lu.lts", dir, seq);
-	err = snapfile_write(path, s, now.tv_sec * 1000000000ULL + now.tv_nsec, seq);
-	/* Disk full: the newest data matters most; make room once and retry. */
-	if ((err == -ENOSPC || err == -EDQUOT) && prune(dir, keep > 1 ? keep - 1 : 1) > 0)
-		err = snapfile_write(path, s, now.tv_sec * 1000000000ULL + now.tv_nsec, seq);
+	err = snapfile_write(path, s, wall, seq);
+	/* Disk full: the newest data matters most; drop the oldest snapshots
+	 * one at a time until this one fits or none is left. */
+	while (full(err) && (left = list_count(dir)) > 0 && prune(dir, left - 1) > 0) {
+		dropped++;
+		err = snapfile_write(path, s, wall, seq);
+	}
+	if (dropped)
+		fprintf(stderr, "leaktop: %s is full: removed the %d oldest snapshot%s%s\n", dir,
+			dropped, dropped == 1 ? "" : "s", err ? "" : " to make room");
 	if (err)
 		fprintf(stderr, "leaktop: cannot write snapshot %s: %s\n", path, strerror(-err));
 	if (keep > 0)

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -142,7 +143,10 @@ static struct session *session_of(pid_t target)
 static void start_session(const struct daemon_opts *o, pid_t target)
 {
 	char comm[64] = "?", dir[PATH_MAX], pid[16], interval[32], keep[16];
-	pid_t child;
+	char *argv[] = { "leaktop", "trace", "--quiet", "-p", pid, "-i", interval,
+			 "--snapshot-dir", dir, "--keep", keep,
+			 o->all && !o->memory ? "--no-memory" : NULL, NULL };
+	pid_t child, parent = getpid();
 
 	if (session_of(target) || nsessions == MAX_SESSIONS || target == getpid())
 		return;
@@ -154,10 +158,11 @@ static void start_session(const struct daemon_opts *o, pid_t target)
 	snprintf(keep, sizeof(keep), "%d", o->keep);
 	child = fork();
 	if (child == 0) {
-		char *argv[] = { "leaktop", "trace", "--quiet", "-p", pid, "-i", interval,
-				 "--snapshot-dir", dir, "--keep", keep,
-				 o->all && !o->memory ? "--no-memory" : NULL, NULL };
-
+		/* A session must not outlive the daemon, even one killed:
+		 * SIGTERM makes it write its last snapshot and detach. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		if (getppid() != parent)
+			_exit(0);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
@@ -246,6 +251,7 @@ int cmd_daemon(int argc, char **argv)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);

@@ -325,6 +325,7 @@ static int signal_fd(void)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);	/* the terminal went away: still clean up */
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &target_sigmask);
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -349,7 +350,7 @@ static void run_loop(struct session *s, int sfd)
 			wake = end;
 		poll(p, 2, wake > t ? (int)((wake - t) * 1000) + 1 : 0);
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
-			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
+			if (si.ssi_signo != SIGCHLD)
 				return;
 		state = target_wait(&s->target);
 		if (state == TARGET_EXITING) {

@@ -386,7 +386,10 @@ static int load_all(struct session *s)
 		err = load_goroutines(s);
 	if (!err && s->trace_go)
 		err = load_goheap(s);
-	if (err)
+	if (err == -ESRCH)	/* libbpf's answer when it finds no vmlinux BTF */
+		fprintf(stderr, "leaktop: cannot load BPF programs: the kernel exposes no BTF "
+			"(/sys/kernel/btf/vmlinux); leaktop needs CONFIG_DEBUG_INFO_BTF=y\n");
+	else if (err)
 		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
 	return err;
 }

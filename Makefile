@@ -1,5 +1,6 @@
 # leaktop build. `make` builds ./leaktop; `make test` builds and runs the
-# whole suite; `make bench` runs the overhead benchmark.
+# whole suite; `make soak` the soak tests (minutes); `make bench` runs the
+# overhead benchmark.
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
@@ -17,7 +18,7 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 
-.PHONY: all clean test bench vmlinux unit targets format demo
+.PHONY: all clean test soak bench vmlinux unit targets format demo
 # Keep the BPF object and skeleton: they are build products, not temporaries.
 .SECONDARY:
 
@@ -74,6 +75,9 @@ targets:
 
 test: leaktop unit targets
 	python3 tests/run.py
+
+soak: leaktop targets
+	python3 tests/run.py --soak
 
 # The bundled leaky program under leaktop: prints the top-N table.
 demo: leaktop targets

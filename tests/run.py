@@ -3,16 +3,18 @@
 """leaktop test runner: unit tests plus integration tests against the
 programs in tests/targets (build them first: make -C tests/targets).
 
-Usage: python3 tests/run.py [--list] [SUBSTRING...]
+Usage: python3 tests/run.py [--list] [--soak] [SUBSTRING...]
 
 With SUBSTRINGs only the tests whose names contain one of them run (the
 preflight checks always run).  Prints "PASS name" or "FAIL name: reason"
 per test and ends with one line "N passed, N failed"; exits 1 if anything
-failed.  Needs root, Python 3 standard library only.
+failed.  Needs root, Python 3 standard library only.  --soak runs the soak
+tests instead (minutes each; make soak).
 
 Environment: LEAKTOP  path of the binary under test (default <repo>/leaktop)
 """
 
+import errno
 import json
 import os
 import re
@@ -39,7 +41,8 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 TARGETS = ["leaky", "leaky_nofp", "realloc_grow", "entry_points",
            "threads_xfree", "cxx_leak", "idle", "threads_unjoined",
-           "threads_stuck"]
+           "threads_stuck", "lifecycle", "libdl_leak.so", "storm",
+           "checksum", "spawn_at_pid"]
 
 APIS = {"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mremap",
@@ -2158,10 +2161,1115 @@ def t_snap_corrupt(ctx):
               f"{name} snapshot: stderr is not one line naming the file: {r.err!r}")
 
 
+# ---------------------------------------------------------------------------
+# robustness (issue 7): the target never suffers, nothing is lost.
+#
+# Leftovers of a leaktop that was killed are found from what it held: the
+# BPF program, map and link ids in its /proc/PID/fdinfo, read while it is
+# stopped (SIGSTOP) just before the kill, must all be gone from the kernel
+# afterwards; no uprobe_events entry may name it; and the target's code
+# (its executable and libc) must read in its memory as in the files: no
+# int3 left behind.  Other leaktops run on this machine at the same time,
+# some system-wide (-a), and their probes land in our targets too: the
+# code check compares the target with a control, the same program started
+# the same way that our leaktop never attached to, and only bytes changed
+# in the target and not in the control count (a tracer with no process
+# filter probes a file in both; ours filters on the target's PID).  Ids
+# only grow, so the BPF id check is not disturbed by the others.
+
+TRACING = re.compile(r"^leaktop: tracing pid (\d+) \(([^)]*)\)", re.M)
+CSUM = re.compile(r"^checksum ([0-9a-f]{16}) rounds (\d+)$", re.M)
+LIBC = Path("/lib/x86_64-linux-gnu/libc.so.6")
+UPROBE_EVENTS = Path("/sys/kernel/tracing/uprobe_events")
+
+
+class Pipe:
+    """The output of a child read as it comes, without blocking."""
+
+    def __init__(self, f):
+        self.fd = f.fileno()
+        os.set_blocking(self.fd, False)
+        self.text = ""
+
+    def poll(self, timeout=0.0):
+        r, _, _ = select.select([self.fd], [], [], timeout)
+        if r:
+            try:
+                chunk = os.read(self.fd, 65536)
+            except BlockingIOError:
+                chunk = b""
+            self.text += chunk.decode(errors="replace")
+            return bool(chunk)
+        return False
+
+    def wait_for(self, pattern, timeout, proc=None):
+        """The first match of pattern (a compiled regex), or None when
+        timeout passes or proc exits first."""
+        deadline = time.monotonic() + timeout
+        while True:
+            m = pattern.search(self.text)
+            if m or time.monotonic() > deadline:
+                return m
+            if not self.poll(0.05) and proc is not None and \
+                    proc.poll() is not None:
+                self.poll(0)
+                return pattern.search(self.text)
+
+
+def bpf_ids_held(pid):
+    """{"prog": ids, "map": ids, "link": ids} of the BPF objects pid holds
+    a descriptor of."""
+    held = {"prog": set(), "map": set(), "link": set()}
+    try:
+        fds = os.listdir(f"/proc/{pid}/fdinfo")
+    except OSError:
+        return held
+    for fd in fds:
+        try:
+            text = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+        except OSError:
+            continue
+        for kind in held:
+            # A link's fdinfo names its program too: count it as held.
+            for m in re.finditer(rf"^{kind}_id:\s*(\d+)$", text, re.M):
+                held[kind].add(int(m.group(1)))
+    return held
+
+
+def bpf_ids_alive():
+    """The ids of every BPF program, map and link the kernel holds."""
+    out = {}
+    for kind in ("prog", "map", "link"):
+        r = subprocess.run([bpftool(), "-j", kind, "show"],
+                           capture_output=True, text=True, timeout=30)
+        check(r.returncode == 0, f"bpftool {kind} show failed: "
+              f"{r.stderr.strip()}")
+        out[kind] = {o["id"] for o in json.loads(r.stdout or "[]")}
+    return out
+
+
+def text_mappings(pid, path):
+    """(start, end, file offset) of pid's executable mappings of path."""
+    real = os.path.realpath(path)
+    out = []
+    with open(f"/proc/{pid}/maps") as f:
+        for ln in f:
+            parts = ln.split()
+            if len(parts) < 6 or "x" not in parts[1]:
+                continue
+            if os.path.realpath(parts[5]) == real:
+                lo, hi = (int(x, 16) for x in parts[0].split("-"))
+                out.append((lo, hi, int(parts[2], 16)))
+    return out
+
+
+def code_bytes(pid, paths):
+    """{(file name, offset): byte} of every byte of the code of paths (files
+    pid has mapped executable) that differs in pid's memory from the file:
+    a breakpoint, or code a tracer changed."""
+    diffs = {}
+    mem = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+    try:
+        for path in paths:
+            maps = text_mappings(pid, path)
+            check(maps, f"{path} is not mapped executable in pid {pid}")
+            data = Path(path).read_bytes()
+            for lo, hi, off in maps:
+                live = os.pread(mem, hi - lo, lo)
+                for i, (a, b) in enumerate(zip(live, data[off:])):
+                    if a != b:
+                        diffs[(Path(path).name, off + i)] = (b, a)
+    finally:
+        os.close(mem)
+    return diffs
+
+
+def probes_left(target, control, paths):
+    """Code bytes changed in target and not in control, as text; a change
+    seen only in the target is checked again for up to 3 s, since another
+    tracer may be attaching to one process and not yet to the other."""
+    deadline = time.monotonic() + 3
+    while True:
+        mine = code_bytes(target.pid, paths)
+        if control is not None:
+            others = code_bytes(control.pid, paths)
+            mine = {k: v for k, v in mine.items() if k not in others}
+        if not mine or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return [f"{n}+{off:#x}: {a:#04x} -> {b:#04x}"
+            for (n, off), (a, b) in sorted(mine.items())]
+
+
+def uprobe_events_naming(*words):
+    """uprobe_events lines that contain one of words."""
+    try:
+        lines = UPROBE_EVENTS.read_text().splitlines()
+    except OSError:
+        return []
+    return [ln for ln in lines if any(w in ln for w in words)]
+
+
+def kill_and_check(ctx, lt, target, control, code, sig=signal.SIGKILL,
+                   what=""):
+    """Stop leaktop, note the BPF objects it holds, send sig, then check
+    that it ended, every one of those objects is gone, no uprobe_events
+    entry names it, and target (alive) has no changed code in the files
+    code that control has not.  Returns leaktop's exit status."""
+    os.kill(lt.pid, signal.SIGSTOP)
+    held = bpf_ids_held(lt.pid)
+    os.kill(lt.pid, sig)
+    if sig != signal.SIGKILL:
+        os.kill(lt.pid, signal.SIGCONT)
+    try:
+        rc = lt.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"{what}: leaktop still running 20 s after "
+                          f"signal {sig}")
+    deadline = time.monotonic() + 5
+    while True:   # freed after the last reference: give it a moment
+        alive = bpf_ids_alive()
+        left = {k: sorted(held[k] & alive[k]) for k in held
+                if held[k] & alive[k]}
+        if not left or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    e = Errors()
+    e.check(not left, f"{what}: BPF objects of the killed leaktop still "
+            f"loaded: {left}")
+    ev = uprobe_events_naming(f"_{lt.pid}_", "leaktop")
+    e.check(not ev, f"{what}: uprobe_events entries left: {ev[:3]}")
+    e.check(target.poll() is None and pid_alive(target.pid),
+            f"{what}: the target died (status {target.poll()})")
+    if target.poll() is None:
+        d = probes_left(target, control, code)
+        e.check(not d, f"{what}: code in the target differs from its files "
+                f"and from the control's (a probe left behind?): {d[:5]}")
+    e.done()
+    return rc
+
+
+def checksum_of(rounds):
+    """What tests/targets/checksum prints for that many rounds, natively."""
+    r = subprocess.run([str(BUILD / "checksum"), "--rounds", str(rounds)],
+                       capture_output=True, text=True, timeout=120)
+    m = CSUM.search(r.stdout)
+    check(r.returncode == 0 and m, f"native checksum --rounds {rounds}: "
+          f"status {r.returncode}, {r.stdout!r} {r.stderr!r}")
+    return m.group(1)
+
+
+def check_checksum(what, text, rc):
+    """The checksum line a traced run printed matches a native run of the
+    same number of rounds."""
+    m = CSUM.search(text)
+    check(rc == 0 and m, f"{what}: exit status {rc}, no checksum line "
+          f"(output {text[-300:]!r})")
+    want = checksum_of(int(m.group(2)))
+    check(m.group(1) == want, f"{what}: checksum {m.group(1)} after "
+          f"{m.group(2)} rounds, a native run gives {want}")
+
+
+def start_checksum(ctx, seconds):
+    """checksum --seconds SECONDS, and a control run of it (code_bytes)."""
+    control = ctx.popen([BUILD / "checksum", "--seconds", seconds],
+                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return ctx.start_target("checksum", "--seconds", seconds), control
+
+
+def finish_checksum(ctx, t, what, timeout=60):
+    try:
+        out, _ = t.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"{what}: the target did not finish")
+    err = (ctx.tmp / "checksum.stderr").read_text(errors="replace")
+    check(t.returncode == 0, f"{what}: target exit status {t.returncode}: "
+          f"{err[-300:]}")
+    check_checksum(what, out.decode(errors="replace"), t.returncode)
+
+
+@test("kill_attached")
+def t_kill_attached(ctx):
+    """SIGKILL leaktop -p at several moments: while it starts (before it
+    has looked at the target, while it loads and attaches), while it
+    traces, and in the final report (its --json goes to a FIFO nobody
+    reads, so it is caught in the middle of writing it).  Each time every
+    BPF object it held is gone, no probe is left in the target's code, and
+    the target (checksum: every allocator entry point, mmap too) finishes
+    with the checksum of a native run."""
+    t, ctl = start_checksum(ctx, 11)
+    code = [LIBC, BUILD / "checksum"]
+    for delay in (0.3, 0.9):
+        lt = ctx.start_leaktop(["-p", t.pid])
+        time.sleep(delay)
+        check(lt.poll() is None, f"leaktop exited within {delay} s")
+        kill_and_check(ctx, lt, t, ctl, code, what=f"SIGKILL at {delay} s")
+    lt = ctx.start_leaktop(["-p", t.pid])
+    err = Pipe(lt.stderr)
+    check(err.wait_for(TRACING, 20, lt), f"leaktop did not start tracing: "
+          f"{err.text[-300:]}")
+    time.sleep(1)
+    kill_and_check(ctx, lt, t, ctl, code, what="SIGKILL while tracing")
+    fifo = ctx.tmp / "report.fifo"
+    os.mkfifo(fifo)
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", fifo])
+    out, err = Pipe(lt.stdout), Pipe(lt.stderr)
+    check(err.wait_for(TRACING, 20, lt), f"leaktop did not start tracing: "
+          f"{err.text[-300:]}")
+    time.sleep(0.5)
+    lt.send_signal(signal.SIGTERM)
+    # The table comes first, then the JSON, which blocks on the FIFO.
+    check(out.wait_for(re.compile(r"^outstanding ", re.M), 15, lt),
+          f"no final table after SIGTERM: {out.text[-300:]}")
+    time.sleep(0.3)
+    check(lt.poll() is None, "leaktop finished writing to a FIFO nobody "
+          "reads")
+    kill_and_check(ctx, lt, t, ctl, code, what="SIGKILL in the final report")
+    finish_checksum(ctx, t, "target after four killed leaktops")
+
+
+@test("signals_clean")
+def t_signals_clean(ctx):
+    """SIGTERM while leaktop starts, SIGHUP (its terminal went away) and
+    SIGINT while it traces: leaktop ends cleanly, exit status 0 with its
+    report (or, for a SIGTERM before it set up its signal handling, killed
+    by it), nothing left behind, the target unharmed."""
+    t, ctl = start_checksum(ctx, 9)
+    code = [LIBC, BUILD / "checksum"]
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", ctx.tmp / "a.json"])
+    time.sleep(0.4)
+    rc = kill_and_check(ctx, lt, t, ctl, code, sig=signal.SIGTERM,
+                        what="SIGTERM while starting")
+    check(rc in (0, -signal.SIGTERM), f"SIGTERM while starting: exit "
+          f"status {rc}")
+    if rc == 0:
+        load_report(ctx.tmp / "a.json")
+    for sig in (signal.SIGHUP, signal.SIGINT):
+        j = ctx.tmp / f"{sig.name}.json"
+        lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+        err = Pipe(lt.stderr)
+        check(err.wait_for(TRACING, 20, lt), f"leaktop did not start "
+              f"tracing: {err.text[-300:]}")
+        time.sleep(1)
+        rc = kill_and_check(ctx, lt, t, ctl, code, sig=sig,
+                            what=f"{sig.name} while tracing")
+        check(rc == 0, f"{sig.name}: exit status {rc}, want 0 (a clean "
+              "end with the report)")
+        rep = load_report(j)
+        check(rep["pid"] == t.pid and rep["memory"]["sites"],
+              f"{sig.name}: report of pid {rep['pid']} with "
+              f"{len(rep['memory']['sites'])} sites")
+    finish_checksum(ctx, t, "target after three signalled leaktops")
+
+
+@test("kill_launched")
+def t_kill_launched(ctx):
+    """leaktop -- CMD SIGKILLed: while the command still waits at its gate
+    (it must not run untraced, nor stay behind: it dies with leaktop), and
+    while tracing (the command runs on, detached, and finishes with the
+    right checksum)."""
+    out_p = ctx.tmp / "early.out"
+    with open(out_p, "wb") as out:
+        lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "3"],
+                       stdout=out, stderr=subprocess.PIPE)
+    time.sleep(0.3)
+    os.kill(lt.pid, signal.SIGSTOP)
+    check(not Pipe(lt.stderr).wait_for(TRACING, 0), "leaktop was tracing "
+          "within 0.3 s: too fast for this check of its start")
+    os.kill(lt.pid, signal.SIGKILL)
+    lt.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        left = [p for p in our_processes(lt.pid, False) if pid_alive(p)]
+        if not left:
+            break
+        time.sleep(0.1)
+    check(not left, f"processes left after killing leaktop before its "
+          f"command started: {left}")
+    check("checksum" not in out_p.read_text(), "the command ran although "
+          "leaktop was killed before releasing it")
+    out_p = ctx.tmp / "late.out"
+    with open(out_p, "wb") as out:
+        lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "5"],
+                       stdout=out, stderr=subprocess.PIPE)
+    ctl = ctx.popen([BUILD / "checksum", "--seconds", "5"],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    err = Pipe(lt.stderr)
+    m = err.wait_for(TRACING, 20, lt)
+    check(m, f"leaktop did not start tracing: {err.text[-300:]}")
+    pid = int(m.group(1))
+    time.sleep(1)
+
+    class Target:   # the command, which is leaktop's child, not ours
+        def __init__(self, pid):
+            self.pid = pid
+
+        def poll(self):
+            return None if pid_alive(self.pid) else 0
+    kill_and_check(ctx, lt, Target(pid), ctl, [LIBC, BUILD / "checksum"],
+                   what="SIGKILL while tracing a command")
+    deadline = time.monotonic() + 30
+    while pid_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(not pid_alive(pid), "the command did not finish")
+    check_checksum("command whose leaktop was killed", out_p.read_text(), 0)
+
+
+def go_var(pid, exe, name):
+    """The 8-byte integer variable name of a running Go program (not PIE:
+    the symbol's address is its address)."""
+    addr = elf_symbols(exe).get(name)
+    check(addr, f"{name} not in {exe}'s symbol table")
+    fd = os.open(f"/proc/{pid}/mem", os.O_RDONLY)
+    try:
+        return int.from_bytes(os.pread(fd, 8, addr), "little", signed=True)
+    finally:
+        os.close(fd)
+
+
+@test("kill_go")
+def t_kill_go(ctx):
+    """A Go program under leaktop -p: leaktop sets runtime.MemProfileRate
+    to 512 KiB while it traces and puts 0 back when it ends (SIGTERM).  A
+    SIGKILLed leaktop cannot: the rate stays at 512 KiB, the runtime's own
+    default, which only means the heap sampler goes on sampling (one
+    profiling record per 512 KiB allocated) -- the documented leftover.
+    Either way the program (deep recursion, stack copying, GC) computes
+    the same checksum as a native run beside it, and no BPF object or
+    uprobe is left."""
+    exe = go_target()
+    args = ["recursion", "--seconds", "8", "--depth", "2000"]
+    n_out = ctx.tmp / "native.out"
+    with open(n_out, "wb") as out:
+        native = ctx.popen([exe, *args], stdout=out,
+                           stderr=subprocess.DEVNULL)
+    t = ctx.start_target("goleaks", *args)
+    rate = "runtime.MemProfileRate"
+    e = Errors()
+    before = go_var(t.pid, exe, rate)
+    e.check(before == 0, f"{rate} is {before} before leaktop (the test "
+            "binary does not use pprof: 0 expected)")
+    for sig, want_after in ((signal.SIGTERM, 0), (signal.SIGKILL, 512 * 1024)):
+        lt = ctx.start_leaktop(["-p", t.pid])
+        err = Pipe(lt.stderr)
+        check(err.wait_for(TRACING, 20, lt), f"leaktop did not start "
+              f"tracing: {err.text[-300:]}")
+        time.sleep(1.5)
+        during = go_var(t.pid, exe, rate)
+        e.check(during == 512 * 1024, f"{rate} is {during} while traced")
+        kill_and_check(ctx, lt, t, native, [exe], sig=sig,
+                       what=f"{sig.name}")
+        after = go_var(t.pid, exe, rate)
+        e.check(after == want_after, f"{rate} is {after} after {sig.name}, "
+                f"want {want_after}")
+    try:
+        out, _ = t.communicate(timeout=30)
+        native.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("the Go program did not finish")
+    got = checksum_line(out.decode(errors="replace"))
+    want = checksum_line(n_out.read_text())
+    e.check(t.returncode == 0 and got and got == want,
+            f"traced Go program: status {t.returncode}, {got!r}; native "
+            f"{want!r}")
+    e.done()
+
+
+# lifecycle.c's ground truth (see the file)
+DL_COUNT, DL_SIZE = 150, 3000
+PARENT_COUNT, PARENT_SIZE, CHILD_SIZE = 100, 1000, 700
+BEFORE_SIZE, AFTER_SIZE = 1100, 1500
+EXECED = re.compile(r"^leaktop: pid (\d+) \(([^)]*)\) exec'ed (.*): the trace "
+                    r"ends here", re.M)
+
+
+def wait_line(p, want, timeout=20):
+    """Read p's stdout (a pipe) until the line want arrives."""
+    pipe = getattr(p, "pipe_reader", None) or Pipe(p.stdout)
+    p.pipe_reader = pipe
+    m = pipe.wait_for(re.compile(rf"^{re.escape(want)}$", re.M), timeout, p)
+    check(m, f"the target did not print {want!r} within {timeout} s "
+          f"(printed {pipe.text[-200:]!r}, status {p.poll()})")
+    pipe.text = pipe.text[m.end():]
+
+
+def send(p, line="go"):
+    p.stdin.write(line.encode() + b"\n")
+    p.stdin.flush()
+
+
+def stop_leaktop(ctx, lt, sig=signal.SIGINT, timeout=20):
+    lt.send_signal(sig)
+    r = ctx.finish_leaktop(lt, timeout)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    return r
+
+
+def exact_site(e, rep, fn, count, size, api_name="malloc"):
+    """The sites whose frames[1] is fn hold exactly count blocks of size."""
+    s = site_by_caller(rep, fn)
+    if not e.check(s, f"no site with frames[1] == {fn}: sites "
+                   f"{[(caller(x), x['allocations']) for x in rep['memory']['sites'][:6]]}"):
+        return None
+    e.check(s.allocations == count and s.bytes == count * size and
+            s.apis == {api_name}, f"{fn}: {s!r}, want exactly {count} x "
+            f"{size} B by {api_name}")
+    return s
+
+
+def no_blocks_of(e, rep, size, why):
+    bad = [(caller(s), s["allocations"], s["bytes"])
+           for s in rep["memory"]["sites"]
+           if s["allocations"] and s["bytes"] == size * s["allocations"]]
+    e.check(not bad, f"sites of {size}-byte blocks ({why}): {bad}")
+
+
+def check_dl_site(e, rep, lib):
+    s = exact_site(e, rep, "dl_leak_site", DL_COUNT, DL_SIZE)
+    if not s:
+        return
+    fr = s.frames
+    e.check(same_file(fr[1].get("module"), lib) or
+            str(fr[1].get("module", "")).endswith("/" + lib.name),
+            f"dl_leak_site's module is {fr[1].get('module')!r}, want {lib}")
+    lo, hi = function_line_range(TARGETS_DIR / "dl_leak.c", "dl_leak_site")
+    e.check(str(fr[1].get("file", "")).endswith("dl_leak.c") and
+            lo <= (fr[1].get("line") or 0) <= hi,
+            f"dl_leak_site at {fr[1].get('file')}:{fr[1].get('line')}, want "
+            f"dl_leak.c:{lo}..{hi}")
+    n = names(fr)
+    e.check(len(n) > 2 and n[2] == "dl_leak" and "main" in n,
+            f"dl_leak_site's stack is {n}, want ... dl_leak ... main")
+
+
+@test("dlopen_after_attach")
+def t_dlopen_after_attach(ctx):
+    """A library loaded with dlopen after leaktop attached (-p): its leak
+    is counted exactly and named with the library's functions, files and
+    lines."""
+    t = ctx.start_target("lifecycle", "dlopen", "--wait")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    send(t)
+    wait_line(t, "done")
+    time.sleep(1.2)     # a tick: new stacks are symbolized once a second
+    stop_leaktop(ctx, lt)
+    rep = load_report(j)
+    e = Errors()
+    check_dl_site(e, rep, BUILD / "libdl_leak.so")
+    e.done()
+
+
+@test("exit_mid_interval")
+def t_exit_mid_interval(ctx):
+    """-i 2, and the target exits between two tables: the final report
+    still has everything.  Started by leaktop (dlopen and leak and exit,
+    all within the first interval: the exit stop lets leaktop read the new
+    library's mappings) and attached (-p, leaky exits 0.7 s after a
+    table; its leak is exact)."""
+    j = ctx.tmp / "cmd.json"
+    r = leaktop_to_files(ctx, ["-i", "2", "--json", j, "--",
+                               BUILD / "lifecycle", "dlopen"], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    e.check(rep["target_exited"] is True, "target_exited is not true")
+    check_dl_site(e, rep, BUILD / "libdl_leak.so")
+    e.check("dl_leak_site" in r.out, "the final table lacks dl_leak_site")
+    e.done()
+    t = ctx.start_target("leaky", "--wait")
+    j = ctx.tmp / "pid.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "-i", "2", "--json", j])
+    out = Pipe(lt.stdout)
+    check(out.wait_for(re.compile(r"^outstanding ", re.M), 20, lt),
+          f"no interval table: {out.text[-300:]}")
+    time.sleep(0.7)
+    send(t)
+    try:
+        t.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("leaky did not finish")
+    r = ctx.finish_leaktop(lt, timeout=20)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    e.check(rep["target_exited"] is True, "target_exited is not true")
+    exact_site(e, rep, "leak_site", 200, 1000)
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.allocations == 0, f"balanced_work shows {b!r}")
+    e.done()
+
+
+def check_fork_report(e, rep, pid):
+    e.check(rep["pid"] == pid, f"report of pid {rep['pid']}, want {pid}")
+    exact_site(e, rep, "parent_leak", PARENT_COUNT, PARENT_SIZE)
+    e.check(not site_by_caller(rep, "child_leak"), "the fork child's "
+            "child_leak is in the report")
+    no_blocks_of(e, rep, CHILD_SIZE, "the child's")
+
+
+@test("fork_child")
+def t_fork_child(ctx):
+    """A target that forks: the child's allocations are not the target's
+    (launched and attached), and the child's exit does not end the trace."""
+    j = ctx.tmp / "cmd.json"
+    r = leaktop_to_files(ctx, ["--json", j, "--", BUILD / "lifecycle",
+                               "fork"], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    m = TRACING.search(r.err)
+    check_fork_report(e, rep, int(m.group(1)) if m else -1)
+    e.done()
+    t = ctx.start_target("lifecycle", "fork", "--wait")
+    j = ctx.tmp / "pid.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    send(t)
+    wait_line(t, "done")
+    time.sleep(1.2)
+    check(lt.poll() is None, "leaktop ended when the fork child exited")
+    stop_leaktop(ctx, lt)
+    e = Errors()
+    check_fork_report(e, load_report(j), t.pid)
+    e.done()
+
+
+def check_exec_report(e, r, rep, pid):
+    m = EXECED.search(r.err)
+    e.check(m and int(m.group(1)) == pid and
+            same_file(m.group(3), BUILD / "lifecycle"),
+            f"no line saying pid {pid} exec'ed lifecycle on stderr: "
+            f"{r.err[-300:]!r}")
+    e.check(rep["pid"] == pid, f"report of pid {rep['pid']}, want {pid}")
+    exact_site(e, rep, "before_exec", PARENT_COUNT, BEFORE_SIZE)
+    e.check(not site_by_caller(rep, "after_exec"), "the new program's "
+            "after_exec is in the report")
+    no_blocks_of(e, rep, AFTER_SIZE, "the new program's")
+    e.check(rep["memory"]["outstanding_allocations"] == PARENT_COUNT,
+            f"{rep['memory']['outstanding_allocations']} allocations "
+            f"outstanding, want the {PARENT_COUNT} before the exec only")
+
+
+@test("exec_followed")
+def t_exec_followed(ctx):
+    """A target that execs (itself, so the executable's path does not
+    change): leaktop says so on stderr, ends the trace with the report of
+    the program it traced (nothing of the new one), detaches, and the new
+    program runs on and finishes.  Launched (the exec stops it under
+    ptrace until the probes are gone) and attached (-p: the BPF programs
+    ignore the new address space at once; leaktop notices within a tick)."""
+    j = ctx.tmp / "cmd.json"
+    r = leaktop_to_files(ctx, ["--json", j, "--", BUILD / "lifecycle",
+                               "exec", "--hold", "2"], timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    check_exec_report(e, r, rep, rep["pid"])
+    e.check(pid_alive(rep["pid"]), "the new program did not outlive "
+            "leaktop (--hold 2)")
+    e.done()
+    deadline = time.monotonic() + 10
+    while pid_alive(rep["pid"]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    out = (ctx.tmp / "leaktop.out").read_text(errors="replace")
+    check("after done" in out and not pid_alive(rep["pid"]),
+          f"the new program did not finish its work: {out[-200:]!r}")
+    t = ctx.start_target("lifecycle", "exec", "--wait")
+    j = ctx.tmp / "pid.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    send(t)
+    wait_line(t, "after done")
+    r = ctx.finish_leaktop(lt, timeout=15)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    e = Errors()
+    check_exec_report(e, r, load_report(j), t.pid)
+    send(t)
+    try:
+        e.check(t.wait(timeout=10) == 0, f"the new program exited with "
+                f"status {t.returncode}")
+    except subprocess.TimeoutExpired:
+        e.check(False, "the new program did not finish")
+    e.done()
+
+
+@test("pid_reused")
+def t_pid_reused(ctx):
+    """leaktop -p P, and P exits and is given to another process (made
+    with clone3's set_tid: spawn_at_pid) while leaktop starts.  leaktop is
+    stopped (SIGSTOP) at several moments of its start, P (idle) killed and
+    reaped, a leaky started as P, leaktop continued.  Whatever it says must
+    be about one process: if it had printed "tracing pid P (idle)" before
+    the stop, its report is idle's (512-byte blocks only, target_exited);
+    if not, it must not start tracing the newcomer under idle's name: it
+    ends with "exited while leaktop attached" (status 2) or fails to place
+    its probes "No such process" (status 1), or, had it not
+    looked at P yet, traces the newcomer under its own name (leaky)."""
+    outcomes = []
+    for delay in (0.2, 0.5, 0.9, 1.4, 2.5):
+        a = ctx.start_target("idle")
+        pid = a.pid
+        j = ctx.tmp / f"r{delay}.json"
+        lt = ctx.start_leaktop(["-p", pid, "-d", "3", "--json", j])
+        err = Pipe(lt.stderr)
+        time.sleep(delay)
+        os.kill(lt.pid, signal.SIGSTOP)
+        err.poll(0.1)
+        before = TRACING.search(err.text)
+        a.kill()
+        a.wait()
+        b = ctx.popen([BUILD / "spawn_at_pid", pid, BUILD / "leaky", "--wait"],
+                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                      stderr=subprocess.PIPE)
+        try:
+            rc = b.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            rc = None
+        check(rc == 0, f"spawn_at_pid {pid}: status {rc}: cannot reuse "
+              "the pid")
+        wait_line(b, "ready")
+        check(same_file(os.readlink(f"/proc/{pid}/exe"), BUILD / "leaky"),
+              f"pid {pid} is not the new leaky")
+        os.kill(lt.pid, signal.SIGCONT)
+        send(b)    # leaky leaks 200 x 1000 B: it must not show as idle's
+        r = ctx.finish_leaktop(lt, timeout=20)
+        after = TRACING.search(r.err)
+        what = f"stopped at {delay} s"
+        if before:
+            check(r.rc == 0, f"{what}: exit status {r.rc}")
+            rep = load_report(j)
+            bad = [s for s in rep["memory"]["sites"]
+                   if s["bytes"] != IDLE_BLOCK * s["allocations"]]
+            check(rep["comm"] == "idle" and rep["target_exited"] and not bad,
+                  f"{what}: report of {rep['comm']}, target_exited "
+                  f"{rep['target_exited']}, sites not idle's: "
+                  f"{[(caller(s), s['bytes']) for s in bad]}")
+            outcomes.append("traced idle to its end")
+        elif after:
+            check(after.group(2) == "leaky", f"{what}: leaktop started "
+                  f"tracing pid {pid} as {after.group(2)!r} after that "
+                  "process had died: it traced the newcomer under the old "
+                  "name")
+            outcomes.append("traced the newcomer as leaky")
+        else:
+            # 2 when it noticed after placing its probes; 1 when placing
+            # them failed because the process was gone.
+            check((r.rc == 2 and re.search(r"exited while leaktop attached|"
+                                           r"no such process", r.err)) or
+                  (r.rc == 1 and "No such process" in r.err),
+                  f"{what}: exit status {r.rc}, stderr {r.err[-300:]!r}")
+            outcomes.append("refused")
+        kill_tree(b)
+    ctx.notes.append(f"outcomes: {outcomes}")
+    check("refused" in outcomes, f"no stop landed while leaktop attached "
+          f"(outcomes {outcomes}): the case this test is for did not occur")
+
+
+def replace_file(path, new_content_from):
+    """Put a different file at path the way installers do: write a new
+    file, rename it over the old one (the old inode lives on, mapped)."""
+    tmp = path.with_name(path.name + ".new")
+    shutil.copy(new_content_from, tmp)
+    os.rename(tmp, path)
+
+
+@test("binary_replaced")
+def t_binary_replaced(ctx):
+    """Files replaced on disk (renamed over, as package upgrades do) while
+    the process runs them.  (1) While traced: the executable and a library
+    the target has just loaded with dlopen are replaced before leaktop's
+    next look at the mappings, then the library leaks: its frames are
+    still named from the file the process has (via /proc/PID/map_files),
+    not from the new one.  (2) Before leaktop attaches: the target's libc
+    (a private copy, through LD_LIBRARY_PATH) is replaced, as by a libc
+    upgrade under a running server; leaktop -p must probe the libc the
+    process runs, not the new file at its path (which no process maps:
+    it would trace nothing).  Copying over a running executable fails
+    (ETXTBSY), as checked; copying over a mapped library changes the code
+    the process runs under it, a crash not leaktop's to prevent."""
+    d = ctx.tmp / "bin"
+    d.mkdir()
+    exe, lib = d / "lifecycle", d / "libdl_leak.so"
+    shutil.copy(BUILD / "lifecycle", exe)
+    shutil.copy(BUILD / "libdl_leak.so", lib)
+    t = ctx.popen([exe, "dlpause", "--wait"], stdin=subprocess.PIPE,
+                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    wait_line(t, "ready")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    send(t)
+    wait_line(t, "loaded")
+    replace_file(lib, "/usr/lib/x86_64-linux-gnu/libm.so.6")
+    replace_file(exe, BUILD / "leaky")
+    try:
+        shutil.copyfile(BUILD / "idle", exe)
+        copied = "succeeded"
+    except OSError as ex:
+        copied = ex.errno
+    send(t)
+    wait_line(t, "done")
+    time.sleep(1.2)
+    stop_leaktop(ctx, lt)
+    rep = load_report(j)
+    e = Errors()
+    check_dl_site(e, rep, lib)
+    s = site_by_caller(rep, "dl_leak_site")
+    if s:
+        e.check("lifecycle.c" in str([f.get("file") for f in s.frames]),
+                f"main not named from lifecycle.c: {names(s.frames)}")
+    e.check(copied in ("succeeded", errno.ETXTBSY), f"copying over the "
+            f"running executable: {copied}")
+    e.done()
+    libdir = ctx.tmp / "lib"
+    libdir.mkdir()
+    libc = libdir / "libc.so.6"
+    shutil.copy(LIBC, libc)
+    t = ctx.start_target("idle", env=dict(os.environ,
+                                          LD_LIBRARY_PATH=str(libdir)))
+    replace_file(libc, "/usr/lib/x86_64-linux-gnu/libm.so.6")
+    j = ctx.tmp / "upgraded.json"
+    r = ctx.leaktop(["-p", t.pid, "-d", "3", "--json", j], timeout=30)
+    check(r.rc == 0, f"leaktop -p on a process whose libc was replaced: "
+          f"exit status {r.rc}")
+    rep = load_report(j)
+    e = Errors()
+    check_idle_site(rep, e, IDLE_RATE)
+    e.done()
+
+
+@test("no_tracefs")
+def t_no_tracefs(ctx):
+    """Without tracefs (unmounted in a private mount namespace, so the
+    machine keeps it): leaktop attaches with uprobe_multi and BPF links,
+    which need no tracefs, and its report is exact."""
+    j = ctx.tmp / "report.json"
+    script = ("for m in /sys/kernel/debug/tracing /sys/kernel/tracing; do "
+              "umount $m 2>/dev/null; done; "
+              "if grep -q tracefs /proc/mounts; then echo tracefs still "
+              "mounted >&2; exit 99; fi; exec \"$@\"")
+    argv = ["unshare", "-m", "sh", "-c", script, "sh", str(LEAKTOP),
+            "--json", str(j), "--", str(BUILD / "leaky")]
+    p = ctx.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.argv = argv
+    r = ctx.finish_leaktop(p, timeout=60)
+    check(r.rc != 99, "could not unmount tracefs in a private namespace")
+    check(r.rc == 0, f"leaktop without tracefs: exit status {r.rc}")
+    e = Errors()
+    check_leaky_sites(load_report(j), e)
+    e.check("tracefs" in Path("/proc/mounts").read_text(),
+            "tracefs is gone from the machine's own mount namespace")
+    e.done()
+
+
+@test("no_btf")
+def t_no_btf(ctx):
+    """A kernel without BTF, as leaktop sees it: an empty tmpfs over
+    /sys/kernel/btf in a private mount namespace (the kernel still has its
+    BTF; libbpf finds none).  leaktop must say that BTF is missing, exit 1,
+    and leave no process (the command it was to start) behind."""
+    argv = ["unshare", "-m", "sh", "-c", "mount -t tmpfs none "
+            "/sys/kernel/btf || exit 99; exec \"$@\"", "sh", str(LEAKTOP),
+            "--", str(BUILD / "idle")]
+    p = ctx.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.argv = argv
+    r = ctx.finish_leaktop(p, timeout=30)
+    check(r.rc != 99, "could not hide /sys/kernel/btf")
+    last = r.err.strip().splitlines()[-1] if r.err.strip() else ""
+    check(r.rc == 1 and "BTF" in last, f"exit status {r.rc}, last line "
+          f"{last!r}: want 1 and a line naming the missing BTF")
+    left = [q for q in our_processes(p.pid, False) if pid_alive(q)]
+    check(not left, f"processes left behind: {left}")
+
+
+# storm.c: 4 threads; KEEP_SIZE 32 kept, CHURN_SIZE 48 freed at once.
+STORM_THREADS, STORM_KEEP_SIZE, STORM_CHURN_SIZE = 4, 32, 48
+# leaktop's own peak RSS bound: copying a million allocation records into
+# leaktop (32 B each) would alone take 32 MB; it is 27 MB with libc's
+# debug information loaded, whatever the number of allocations.
+HWM_BOUND_KB = 48 * 1024
+
+
+def vm_hwm_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmHWM:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def run_storm(ctx, keep, churn, extra):
+    """storm THREADS KEEP CHURN under leaktop -p EXTRA; SIGINT once the
+    storm is over.  Returns (report, leaktop's peak RSS in kB, seconds the
+    storm took)."""
+    t = ctx.start_target("storm", STORM_THREADS, keep, churn, "--wait")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j, *extra])
+    ctx.wait_attached(t, lt)
+    t0 = time.monotonic()
+    send(t)
+    wait_line(t, "done", timeout=120)
+    took = time.monotonic() - t0
+    check(lt.poll() is None, f"leaktop died in the storm (status "
+          f"{lt.poll()})")
+    hwm = vm_hwm_kb(lt.pid)
+    lt.send_signal(signal.SIGINT)
+    while lt.poll() is None:    # the peak of the final report too
+        hwm = max(hwm, vm_hwm_kb(lt.pid))
+        time.sleep(0.02)
+    r = ctx.finish_leaktop(lt, timeout=60)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    return load_report(j), hwm, took
+
+
+@test("storm_lost_exact")
+def t_storm_lost_exact(ctx):
+    """An allocation storm that overflows small maps (--max-allocs 100000,
+    --max-stacks 1): 4 threads keep 100000 blocks each, then churn 100000
+    malloc/free pairs each.  Every count is exact: the allocations tracked
+    plus those lost for a full map are all the storm made (800000), the
+    tracked ones are exactly the map's size, and every storm allocation
+    lost its stack (the one stack slot went to the heartbeat before the
+    storm).  leaktop keeps running and its memory stays bounded."""
+    keep = churn = 100000
+    rep, hwm, took = run_storm(ctx, keep, churn, ["--max-allocs", "100000",
+                                                  "--max-stacks", "1"])
+    m = rep["memory"]
+    made = STORM_THREADS * (keep + churn)
+    e = Errors()
+    e.check(m["outstanding_allocations"] == 100000,
+            f"{m['outstanding_allocations']} allocations tracked, want the "
+            "map's 100000")
+    e.check(m["outstanding_allocations"] + m["lost"]["alloc_map_full"] ==
+            made, f"tracked {m['outstanding_allocations']} + lost "
+            f"{m['lost']['alloc_map_full']} != {made} allocations made")
+    e.check(m["outstanding_bytes"] == STORM_KEEP_SIZE * 100000,
+            f"{m['outstanding_bytes']} bytes tracked, want "
+            f"{STORM_KEEP_SIZE} x 100000")
+    e.check(m["lost"]["stack_map_full"] == made,
+            f"lost.stack_map_full is {m['lost']['stack_map_full']}, want "
+            f"{made}")
+    e.check(m["lost"]["inflight_full"] == 0, f"lost {m['lost']}")
+    e.check(hwm < HWM_BOUND_KB, f"leaktop's VmHWM {hwm} kB")
+    ctx.notes.append(f"storm {took:.1f} s, leaktop VmHWM {hwm} kB")
+    e.done()
+
+
+@test("storm_million")
+def t_storm_million(ctx):
+    """A million blocks outstanding (4 threads x 250000) beside 200000
+    malloc/free pairs, default maps: all tracked, exactly, nothing lost,
+    and leaktop's peak RSS stays under the bound."""
+    keep, churn = 250000, 50000
+    rep, hwm, took = run_storm(ctx, keep, churn, [])
+    m = rep["memory"]
+    e = Errors()
+    exact_site(e, rep, "keep_site", STORM_THREADS * keep, STORM_KEEP_SIZE)
+    e.check(not site_by_caller(rep, "churn_site"), "churn_site shows "
+            "blocks: all were freed")
+    e.check(m["lost_events"] == 0, f"lost {m['lost']}")
+    e.check(hwm < HWM_BOUND_KB, f"leaktop's VmHWM {hwm} kB")
+    ctx.notes.append(f"storm {took:.1f} s, leaktop VmHWM {hwm} kB")
+    e.done()
+
+
+def children_of(pid):
+    return [p for p, pp, _ in _proc_stats() if pp == pid]
+
+
+@test("snap_disk_full")
+def t_snap_disk_full(ctx):
+    """The daemon's snapshot directory fills up: a 16 KiB tmpfs (four
+    pages: four snapshot files) mounted in a private mount namespace.  The
+    daemon keeps running, says on stderr that it made room, and keeps the
+    newest snapshots (the oldest go): at the end the files are the last
+    ones written, in sequence, the very last being the one written at
+    SIGTERM; files 0600 in 0700 directories."""
+    t = ctx.start_target("idle", "--busy")
+    mnt = ctx.tmp / "small"
+    mnt.mkdir()
+    script = ("mount -t tmpfs -o size=16k tmpfs \"$0\" || exit 99; "
+              "\"$@\"; echo \"daemon exit $?\"; exec sleep 60")
+    argv = ["unshare", "-m", "sh", "-c", script, str(mnt), str(LEAKTOP),
+            "daemon", "--dir", str(mnt / "snaps"), "--interval", "0.5",
+            "--keep", "100", "-p", str(t.pid)]
+    sh = ctx.popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = Pipe(sh.stdout), Pipe(sh.stderr)
+    deadline = time.monotonic() + 10
+    daemon = None
+    while daemon is None and time.monotonic() < deadline:
+        check(sh.poll() is None, f"the namespace shell exited "
+              f"({sh.poll()}): {err.text[-300:]}")
+        daemon = next(iter(children_of(sh.pid)), None)
+        time.sleep(0.05)
+    check(daemon, "the daemon did not start")
+    full = re.compile(r"is full: removed the \d+ oldest snapshots? to make "
+                      r"room", re.M)
+    check(err.wait_for(full, 20, sh), f"no word of a full directory within "
+          f"20 s: {err.text[-400:]}")
+    time.sleep(1.5)
+    check(pid_alive(daemon), "the daemon died once the directory was full")
+    os.kill(daemon, signal.SIGTERM)
+    m = out.wait_for(re.compile(r"^daemon exit (\d+)$", re.M), 30, sh)
+    check(m, f"the daemon did not stop: {err.text[-400:]}")
+    root = Path(f"/proc/{sh.pid}/root") / str(mnt).lstrip("/")
+    e = Errors()
+    e.check(m.group(1) == "0", f"daemon exit status {m.group(1)}")
+    e.check("cannot write snapshot" not in err.text, "a snapshot could not "
+            f"be written although old ones could go: {err.text[-400:]}")
+    d = root / "snaps"
+    subs = [x for x in d.iterdir() if x.is_dir()]
+    check(len(subs) == 1, f"want one target directory, got {subs}")
+    snaps = snapshots(subs[0])
+    nums = [int(x.name[5:11]) for x in snaps]
+    e.check(len(nums) >= 2 and nums == list(range(nums[0], nums[-1] + 1))
+            and nums[0] > 1, f"not the newest snapshots in sequence: {nums}")
+    last = ctx.leaktop(["report", snaps[-1], "--json", "-"], timeout=30)
+    e.check(last.rc == 0, f"report of the last snapshot: {last.rc}")
+    for x in [d, subs[0]]:
+        e.check(stat.S_IMODE(x.stat().st_mode) == 0o700, f"{x} is not 0700")
+    for x in snaps:
+        e.check(stat.S_IMODE(x.stat().st_mode) == 0o600, f"{x} is not 0600")
+    left = [x.name for x in subs[0].iterdir() if not x.name.startswith("snap-")]
+    e.check(not left, f"stray files: {left}")
+    e.check(t.poll() is None, "the target died")
+    e.done()
+
+
+@test("daemon_killed")
+def t_daemon_killed(ctx):
+    """SIGKILL the daemon: its trace sessions must not go on without it
+    (each gets SIGTERM from the kernel as its parent dies, writes a last
+    snapshot and detaches); nothing is left loaded and the target runs."""
+    t = ctx.start_target("idle", "--busy")
+    d = ctx.tmp / "snaps"
+    argv = [LEAKTOP, "daemon", "--dir", d, "--interval", "0.5", "-p", t.pid]
+    with open(ctx.tmp / "daemon.err", "wb") as err:
+        p = ctx.popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list(d.glob("*/snap-*")):
+        time.sleep(0.1)
+    check(list(d.glob("*/snap-*")), "the daemon wrote no snapshot")
+    sessions = children_of(p.pid)
+    check(len(sessions) == 1, f"want one session, got {sessions}")
+    s = sessions[0]
+    os.kill(s, signal.SIGSTOP)
+    held = bpf_ids_held(s)
+    os.kill(s, signal.SIGCONT)
+    check(held["link"], f"the session holds no BPF link: {held}")
+    n_before = len(list(d.glob("*/snap-*")))
+    os.kill(p.pid, signal.SIGKILL)
+    p.wait()
+    deadline = time.monotonic() + 15
+    while pid_alive(s) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    check(not pid_alive(s), "the trace session runs on after its daemon "
+          "was killed")
+    alive = bpf_ids_alive()
+    left = {k: sorted(held[k] & alive[k]) for k in held if held[k] & alive[k]}
+    check(not left, f"BPF objects of the session still loaded: {left}")
+    check(t.poll() is None, "the target died")
+    check(len(list(d.glob("*/snap-*"))) >= n_before, "snapshots vanished")
+
+
+# ---------------------------------------------------------------------------
+# soaks: minutes each, only with --soak (make soak)
+
+SOAKS = []
+
+
+def soak(name):
+    def reg(fn):
+        SOAKS.append((name, fn, True))
+        return fn
+    return reg
+
+
+def vm_rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for ln in f:
+                if ln.startswith("VmRSS:"):
+                    return int(ln.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+@soak("soak_kill_random")
+def t_soak_kill_random(ctx):
+    """Two minutes of leaktop -p started and ended at random moments, by
+    SIGKILL mostly, else SIGTERM, SIGINT or SIGHUP, on the checksum
+    target: after every one nothing is left (kill_and_check), and at the
+    end the target's checksum is a native run's."""
+    import random
+    rnd = random.Random(os.getpid())
+    t, ctl = start_checksum(ctx, 150)
+    code = [LIBC, BUILD / "checksum"]
+    end = time.monotonic() + 120
+    n = 0
+    while time.monotonic() < end:
+        lt = ctx.start_leaktop(["-p", t.pid])
+        delay = rnd.uniform(0.05, 4.0)
+        sig = rnd.choice([signal.SIGKILL] * 4 + [signal.SIGTERM,
+                                                 signal.SIGINT,
+                                                 signal.SIGHUP])
+        time.sleep(delay)
+        rc = kill_and_check(ctx, lt, t, ctl, code, sig=sig,
+                            what=f"run {n}: {sig.name} at {delay:.2f} s")
+        check(sig == signal.SIGKILL or rc in (0, -sig), f"run {n}: "
+              f"{sig.name} at {delay:.2f} s: exit status {rc}")
+        for f in (lt.stdout, lt.stderr):
+            f.close()
+        n += 1
+    finish_checksum(ctx, t, f"target after {n} leaktops", timeout=90)
+
+
+@soak("soak_long_trace")
+def t_soak_long_trace(ctx):
+    """Three minutes of leaktop -p -i 1 with snapshots (--keep 20) on
+    idle --busy (a leak growing 500 blocks a second beside a busy
+    allocator): leaktop's RSS stops growing (at most 16 MiB more at the
+    end than after the first 30 s), 20 snapshots are kept, and the final
+    report is exact in kind (512-byte blocks at late_leak)."""
+    t = ctx.start_target("idle", "--busy")
+    d = ctx.tmp / "snaps"
+    j = ctx.tmp / "report.json"
+    argv = [LEAKTOP, "-p", t.pid, "-i", "1", "--snapshot-dir", d, "--keep",
+            "20", "--json", j]
+    with open(ctx.tmp / "lt.out", "wb") as out, \
+            open(ctx.tmp / "lt.err", "wb") as err:
+        lt = ctx.popen(argv, stdout=out, stderr=err)
+    rss = []
+    for i in range(36):
+        time.sleep(5)
+        check(lt.poll() is None, f"leaktop ended after {5 * i} s")
+        rss.append(vm_rss_kb(lt.pid))
+    lt.send_signal(signal.SIGTERM)
+    rc = lt.wait(timeout=60)
+    e = Errors()
+    e.check(rc == 0, f"exit status {rc}")
+    e.check(rss[-1] - rss[5] < 16 * 1024, f"leaktop's RSS grew from "
+            f"{rss[5]} kB (30 s) to {rss[-1]} kB (180 s): {rss}")
+    e.check(len(snapshots(d)) == 20, f"{len(snapshots(d))} snapshots kept")
+    rep = load_report(j)
+    s = site_by_caller(rep, "late_leak")
+    e.check(s and s.bytes == 512 * s.allocations and
+            s.allocations >= IDLE_RATE * 100, f"late_leak: {s!r}")
+    e.check(t.poll() is None, "the target died")
+    ctx.notes.append(f"RSS every 5 s (kB): {rss}")
+    e.done()
+
 
 def main(argv):
+    tests = SOAKS if "--soak" in argv else TESTS
     if "--list" in argv:
-        for name, _, _ in TESTS:
+        for name, _, _ in tests:
             print(name)
         return 0
     patterns = [a for a in argv if not a.startswith("-")]
@@ -2181,10 +3289,10 @@ def main(argv):
         missing = [t for t in TARGETS if not (BUILD / t).is_file()]
         run.result("preflight_targets", not missing,
                    f"not built: {', '.join(missing)} (make -C tests/targets)")
-        if wanted("unit"):
+        if wanted("unit") and tests is TESTS:
             run.unit_tests()
         why_not = preconditions()
-        for name, fn, needs_tool in TESTS:
+        for name, fn, needs_tool in tests:
             if wanted(name):
                 run.integration(name, fn, needs_tool, why_not)
     except KeyboardInterrupt:

@@ -2378,6 +2378,8 @@ def start_checksum(ctx, seconds):
 
 
 def finish_checksum(ctx, t, what, timeout=60):
+    """Stop the rounds (SIGUSR1) and check the target's checksum."""
+    t.send_signal(signal.SIGUSR1)
     try:
         out, _ = t.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -2397,7 +2399,7 @@ def t_kill_attached(ctx):
     BPF object it held is gone, no probe is left in the target's code, and
     the target (checksum: every allocator entry point, mmap too) finishes
     with the checksum of a native run."""
-    t, ctl = start_checksum(ctx, 11)
+    t, ctl = start_checksum(ctx, 60)
     code = [LIBC, BUILD / "checksum"]
     for delay in (0.3, 0.9):
         lt = ctx.start_leaktop(["-p", t.pid])
@@ -2430,11 +2432,12 @@ def t_kill_attached(ctx):
 
 @test("signals_clean")
 def t_signals_clean(ctx):
-    """SIGTERM while leaktop starts, SIGHUP (its terminal went away) and
-    SIGINT while it traces: leaktop ends cleanly, exit status 0 with its
-    report (or, for a SIGTERM before it set up its signal handling, killed
-    by it), nothing left behind, the target unharmed."""
-    t, ctl = start_checksum(ctx, 9)
+    """SIGTERM while leaktop starts, SIGHUP (its terminal went away) while
+    it traces: leaktop ends cleanly, exit status 0 with its report (or,
+    for a SIGTERM before it set up its signal handling, killed by it),
+    nothing left behind, the target unharmed.  (SIGINT while tracing ends
+    most runs of the tests below; SIGTERM while tracing: sigterm.)"""
+    t, ctl = start_checksum(ctx, 60)
     code = [LIBC, BUILD / "checksum"]
     lt = ctx.start_leaktop(["-p", t.pid, "--json", ctx.tmp / "a.json"])
     time.sleep(0.4)
@@ -2444,7 +2447,7 @@ def t_signals_clean(ctx):
           f"status {rc}")
     if rc == 0:
         load_report(ctx.tmp / "a.json")
-    for sig in (signal.SIGHUP, signal.SIGINT):
+    for sig in (signal.SIGHUP,):
         j = ctx.tmp / f"{sig.name}.json"
         lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
         err = Pipe(lt.stderr)
@@ -2459,7 +2462,7 @@ def t_signals_clean(ctx):
         check(rep["pid"] == t.pid and rep["memory"]["sites"],
               f"{sig.name}: report of pid {rep['pid']} with "
               f"{len(rep['memory']['sites'])} sites")
-    finish_checksum(ctx, t, "target after three signalled leaktops")
+    finish_checksum(ctx, t, "target after two signalled leaktops")
 
 
 @test("kill_launched")
@@ -2490,9 +2493,9 @@ def t_kill_launched(ctx):
           "leaktop was killed before releasing it")
     out_p = ctx.tmp / "late.out"
     with open(out_p, "wb") as out:
-        lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "5"],
+        lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "60"],
                        stdout=out, stderr=subprocess.PIPE)
-    ctl = ctx.popen([BUILD / "checksum", "--seconds", "5"],
+    ctl = ctx.popen([BUILD / "checksum", "--seconds", "60"],
                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     err = Pipe(lt.stderr)
     m = err.wait_for(TRACING, 20, lt)
@@ -2508,6 +2511,7 @@ def t_kill_launched(ctx):
             return None if pid_alive(self.pid) else 0
     kill_and_check(ctx, lt, Target(pid), ctl, [LIBC, BUILD / "checksum"],
                    what="SIGKILL while tracing a command")
+    os.kill(pid, signal.SIGUSR1)    # enough rounds: stop
     deadline = time.monotonic() + 30
     while pid_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -2538,7 +2542,7 @@ def t_kill_go(ctx):
     the same checksum as a native run beside it, and no BPF object or
     uprobe is left."""
     exe = go_target()
-    args = ["recursion", "--seconds", "8", "--depth", "2000"]
+    args = ["recursion", "--seconds", "14", "--depth", "1000"]
     n_out = ctx.tmp / "native.out"
     with open(n_out, "wb") as out:
         native = ctx.popen([exe, *args], stdout=out,
@@ -3209,7 +3213,7 @@ def t_soak_kill_random(ctx):
     end the target's checksum is a native run's."""
     import random
     rnd = random.Random(os.getpid())
-    t, ctl = start_checksum(ctx, 150)
+    t, ctl = start_checksum(ctx, 300)
     code = [LIBC, BUILD / "checksum"]
     end = time.monotonic() + 120
     n = 0

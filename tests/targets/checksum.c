@@ -5,8 +5,9 @@
  *
  * Usage: checksum --rounds N | --seconds S  [--wait] [--hold SECS]
  *
- * Prints "ready" (always), does its rounds (after the --wait handshake),
- * then prints "checksum <16 hex digits> rounds <R>" and exits 0.
+ * Prints "ready" (always), does its rounds (after the --wait handshake;
+ * SIGUSR1 ends them early), then prints "checksum <16 hex digits> rounds
+ * <R>" and exits 0.
  *
  * A round picks one of 64 slots and an operation with a fixed PRNG:
  * malloc, calloc, realloc, posix_memalign or an anonymous mmap into an
@@ -182,8 +183,9 @@ int main(int argc, char **argv)
 	argv[i - 1] = argv[0];
 	n = argc - i + 1;
 	target_start(n, argv + i - 1, 1);
+	tgt_go = 0;	/* from here SIGUSR1 means: stop */
 	end = now_s() + seconds;
-	for (r = 0; rounds < 0 ? now_s() < end : r < rounds; r++) {
+	for (r = 0; !tgt_go && (rounds < 0 ? now_s() < end : r < rounds); r++) {
 		round_once();
 		if ((r & 1023) == 1023)
 			tgt_sleep_ms(1);

@@ -3086,6 +3086,13 @@ def children_of(pid):
     return [p for p, pp, _ in _proc_stats() if pp == pid]
 
 
+def cmdline(pid):
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_text(errors="replace")
+    except OSError:
+        return ""
+
+
 @test("snap_disk_full")
 def t_snap_disk_full(ctx):
     """The daemon's snapshot directory fills up: a 16 KiB tmpfs (four
@@ -3109,7 +3116,9 @@ def t_snap_disk_full(ctx):
     while daemon is None and time.monotonic() < deadline:
         check(sh.poll() is None, f"the namespace shell exited "
               f"({sh.poll()}): {err.text[-300:]}")
-        daemon = next(iter(children_of(sh.pid)), None)
+        # The shell's child running leaktop (not its mount before that).
+        daemon = next((c for c in children_of(sh.pid)
+                       if "daemon" in cmdline(c)), None)
         time.sleep(0.05)
     check(daemon, "the daemon did not start")
     full = re.compile(r"is full: removed the \d+ oldest snapshots? to make "
@@ -3117,7 +3126,9 @@ def t_snap_disk_full(ctx):
     check(err.wait_for(full, 20, sh), f"no word of a full directory within "
           f"20 s: {err.text[-400:]}")
     time.sleep(1.5)
-    check(pid_alive(daemon), "the daemon died once the directory was full")
+    err.poll(0)
+    check(pid_alive(daemon), f"the daemon died once the directory was "
+          f"full: {err.text[-600:]}")
     os.kill(daemon, signal.SIGTERM)
     m = out.wait_for(re.compile(r"^daemon exit (\d+)$", re.M), 30, sh)
     check(m, f"the daemon did not stop: {err.text[-400:]}")

@@ -2248,6 +2248,20 @@ def bpf_ids_alive():
     return out
 
 
+def ids_left(held, wait=5.0):
+    """Which of the BPF objects held (bpf_ids_held) are still loaded,
+    after up to wait seconds: the kernel frees them a little after the
+    last reference goes."""
+    deadline = time.monotonic() + wait
+    while True:
+        alive = bpf_ids_alive()
+        left = {k: sorted(held[k] & alive[k]) for k in held
+                if held[k] & alive[k]}
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.2)
+
+
 def text_mappings(pid, path):
     """(start, end, file offset) of pid's executable mappings of path."""
     real = os.path.realpath(path)
@@ -2326,14 +2340,7 @@ def kill_and_check(ctx, lt, target, control, code, sig=signal.SIGKILL,
     except subprocess.TimeoutExpired:
         raise TestFailure(f"{what}: leaktop still running 20 s after "
                           f"signal {sig}")
-    deadline = time.monotonic() + 5
-    while True:   # freed after the last reference: give it a moment
-        alive = bpf_ids_alive()
-        left = {k: sorted(held[k] & alive[k]) for k in held
-                if held[k] & alive[k]}
-        if not left or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    left = ids_left(held)
     e = Errors()
     e.check(not left, f"{what}: BPF objects of the killed leaktop still "
             f"loaded: {left}")
@@ -3185,8 +3192,7 @@ def t_daemon_killed(ctx):
         time.sleep(0.1)
     check(not pid_alive(s), "the trace session runs on after its daemon "
           "was killed")
-    alive = bpf_ids_alive()
-    left = {k: sorted(held[k] & alive[k]) for k in held if held[k] & alive[k]}
+    left = ids_left(held)
     check(not left, f"BPF objects of the session still loaded: {left}")
     check(t.poll() is None, "the target died")
     check(len(list(d.glob("*/snap-*"))) >= n_before, "snapshots vanished")

@@ -2619,8 +2619,8 @@ def stop_leaktop(ctx, lt, sig=signal.SIGINT, timeout=20):
 def exact_site(e, rep, fn, count, size, api_name="malloc"):
     """The sites whose frames[1] is fn hold exactly count blocks of size."""
     s = site_by_caller(rep, fn)
-    if not e.check(s, f"no site with frames[1] == {fn}: sites "
-                   f"{[(caller(x), x['allocations']) for x in rep['memory']['sites'][:6]]}"):
+    seen = [(caller(x), x["allocations"]) for x in rep["memory"]["sites"]]
+    if not e.check(s, f"no site with frames[1] == {fn}: sites {seen[:6]}"):
         return None
     e.check(s.allocations == count and s.bytes == count * size and
             s.apis == {api_name}, f"{fn}: {s!r}, want exactly {count} x "
@@ -3157,7 +3157,8 @@ def t_snap_disk_full(ctx):
         e.check(stat.S_IMODE(x.stat().st_mode) == 0o700, f"{x} is not 0700")
     for x in snaps:
         e.check(stat.S_IMODE(x.stat().st_mode) == 0o600, f"{x} is not 0600")
-    left = [x.name for x in subs[0].iterdir() if not x.name.startswith("snap-")]
+    left = [x.name for x in subs[0].iterdir()
+            if not x.name.startswith("snap-")]
     e.check(not left, f"stray files: {left}")
     e.check(t.poll() is None, "the target died")
     e.done()

@@ -49,6 +49,16 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_draws);
+} draws SEC(".maps");
+
+/* 0: track every allocation; else the mean bytes between tracked ones. */
+const volatile __u64 sample_bytes;
+
 /* Scratch for building a site: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -150,6 +160,37 @@ static __always_inline int in_call(struct lt_inflight *f)
 	return 0;
 }
 
+static __always_inline __s64 next_distance(void)
+{
+	__u32 zero = 0;
+	struct lt_draws *t = bpf_map_lookup_elem(&draws, &zero);
+	__u64 d;
+
+	if (!t)
+		return sample_bytes;
+	d = t->d[bpf_get_prandom_u32() & (LT_DRAWS - 1)];
+	return d ? d : 1;
+}
+
+/*
+ * Is this allocation one of the sample? Unsampled calls skip the stack
+ * walk and the map updates, which are most of a tracked call's cost; they
+ * still nest, and realloc still releases a sampled old block.
+ */
+static __always_inline __u32 take_sample(struct lt_inflight *f, __u32 kind, __u64 size)
+{
+	if (!sample_bytes || kind == LT_MUNMAP || kind == LT_MREMAP || kind == LT_PTHREAD_CREATE)
+		return 1;
+	if (f->sample_left <= 0)
+		f->sample_left = next_distance();
+	if ((__s64)size < f->sample_left) {
+		f->sample_left -= size;
+		return 0;
+	}
+	f->sample_left = next_distance();
+	return 1;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg,
 				    int take_old)
 {
@@ -167,7 +208,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size,
 	f->size = size;
 	f->arg = arg;
 	f->depth = 0;
-	f->stack_id = stack_id(ctx, kind);
+	f->sampled = take_sample(f, kind, size);
+	f->stack_id = f->sampled ? stack_id(ctx, kind) : 0;
 	/* Realloc-like calls release the old block at entry so a racing
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
@@ -276,7 +318,7 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 	}
 	if (f->has_old)
 		uncharge(&f->old);
-	if (ret && f->size)
+	if (ret && f->size && f->sampled)
 		charge(ret, f->size, f->stack_id, bpf_ktime_get_ns());
 }
 
@@ -322,7 +364,7 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	default:
 		ptr = ret;
 	}
-	if (ptr)
+	if (ptr && f->sampled)
 		charge(ptr, f->size, f->stack_id, bpf_ktime_get_ns());
 	return 0;
 }

@@ -7,6 +7,7 @@
  *   sites    hash  stack id -> struct lt_site    per-stack totals + frames
  *   inflight task storage    -> struct lt_inflight allocator call in progress
  *   lost     percpu array   enum lt_lost         events that could not be recorded
+ *   draws    array[1]       struct lt_draws      sampling distances (--sample-bytes)
  *
  * Stack id 0 is the "unknown stack" site: userspace creates it before the
  * programs run; allocations whose stack cannot be stored are charged there.
@@ -65,8 +66,24 @@ struct lt_inflight {
 	__u32 depth;	/* nested allocator calls still to return */
 	__u32 has_old;	/* old holds the released block's record */
 	__u32 active;	/* a call is in progress on this thread */
+	__u32 sampled;	/* the call's block is to be tracked */
+	__u32 pad;
 	__u64 start_ns;	/* when the outermost call entered */
+	__s64 sample_left;	/* bytes to the next sampled allocation; 0 unset */
 	struct lt_alloc old;
+};
+
+/*
+ * Sampling by bytes: the distance to the next sampled allocation is drawn
+ * from an exponential distribution of mean --sample-bytes (as Go's
+ * runtime.MemProfileRate and tcmalloc do), so an allocation of size s is
+ * tracked with probability 1 - exp(-s / rate) whatever came before it.
+ * Userspace fills d[] with the distribution's quantiles; the BPF side picks
+ * one at random per draw.
+ */
+#define LT_DRAWS 1024
+struct lt_draws {
+	__u64 d[LT_DRAWS];
 };
 
 #endif /* LEAKTOP_ALLOC_H */

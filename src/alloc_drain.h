@@ -14,6 +14,9 @@
 struct alloc_bpf;
 struct symbolizer;
 
+/* Track one allocation per rate bytes on average (after load, before
+ * attach); the drains scale what they read by the same rate. */
+void alloc_set_sampling(struct alloc_bpf *skel, int64_t rate);
 /* Every tick: sample each site's bytes into h, symbolize new stacks. */
 int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 	       struct history *h);

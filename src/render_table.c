@@ -82,7 +82,7 @@ static void print_wrapped(FILE *f, const char *label, const char *text);
 
 static void print_group(FILE *f, const struct lt_group *g)
 {
-	char b[32];
+	char b[32], est[64];
 
 	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
 		g->oldest_age_s);
@@ -90,6 +90,11 @@ static void print_group(FILE *f, const struct lt_group *g)
 	/* A verdict without history says nothing worth a line in a table. */
 	if (g->why[0] && (g->leak || !strstr(g->why, "not enough history")))
 		print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
+	if (g->samples) {
+		snprintf(est, sizeof(est), "estimated from %ld samples, +-%.0f%%", g->samples,
+			 100 * sample_error(g));
+		print_wrapped(f, "", est);
+	}
 }
 
 /* The top sites, likely leaks first, each part by bytes. */
@@ -253,6 +258,9 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		s->ngroups, s->ngroups == 1 ? "" : "s");
 	if (s->min_age_s > 0)
 		fprintf(f, " older than %.1fs", s->min_age_s);
+	if (s->sample_bytes)
+		fprintf(f, ",\nestimated from one allocation per %s tracked",
+			human_bytes(s->sample_bytes, b, sizeof(b)));
 	print_lost(f, &s->lost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "ALLOCS", "OLDEST", "STACK (innermost first)");
 	print_memory_sites(f, s, n);

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Helpers over the group model shared by every renderer. */
+#include <math.h>
 #include <stdlib.h>
 #include "snapshot.h"
+
+double sample_error(const struct lt_group *g)
+{
+	return g->samples > 0 ? 1 / sqrt((double)g->samples) : 0;
+}
 
 uint64_t lost_total(const struct lt_lost_counts *l)
 {

@@ -119,9 +119,12 @@ static int load_alloc(struct session *s)
 	probes_prepare(skel->progs.alloc_return);
 	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
 	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
+	skel->rodata->sample_bytes = s->opt.sample_bytes;
 	err = alloc_bpf__load(skel);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
+	if (!err && s->opt.sample_bytes)
+		alloc_set_sampling(skel, s->opt.sample_bytes);
 	if (err) {
 		alloc_bpf__destroy(skel);
 		return err < 0 ? err : -errno;

@@ -1029,6 +1029,33 @@ def t_leaky_cmd(ctx):
     assert_no_new_progs(before)
 
 
+@test("sample_bytes")
+def t_sample_bytes(ctx):
+    """--sample-bytes 4K: ~49 of leak_site's 200 x 1000 B are tracked and
+    scaled back up; the stated error is 1/sqrt(samples)."""
+    _, rep = run_target_cmd(ctx, "leaky", "--sample-bytes", "4K")
+    m = rep["memory"]
+    e = Errors()
+    e.check(m["sample_bytes"] == 4096, f"sample_bytes is {m['sample_bytes']}")
+    found = sites_by_caller(rep, "leak_site")
+    check(len(found) == 1, f"{len(found)} sites with frames[1] == leak_site, want 1")
+    s = found[0]
+    n = s.get("samples", 0)
+    # Poisson(48.8): 20..80 samples is beyond 4 standard deviations.
+    e.check(20 <= n <= 80, f"leak_site estimated from {n} samples, want ~49")
+    e.check(n and abs(s["error"] - n ** -0.5) < 1e-3,
+            f"error {s.get('error')} is not 1/sqrt({n})")
+    e.check(0.5 * 200000 <= s["bytes"] <= 1.5 * 200000,
+            f"leak_site estimate {s['bytes']} bytes, want 200000 +-50%")
+    e.check(900 < s["bytes"] / s["allocations"] < 1100,
+            f"estimated {s['bytes']} B in {s['allocations']} allocations: "
+            "not 1000 B each")
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
+            f"balanced_work shows {b} outstanding, all of it was freed")
+    e.done()
+
+
 @test("leaky_static")
 def t_leaky_static(ctx):
     """A static executable carries its own malloc: that one is probed."""

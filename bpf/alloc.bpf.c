@@ -21,7 +21,7 @@ char LICENSE[] SEC("license") = "GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);	/* resized by userspace: --max-allocs */
-	__type(key, __u64);
+	__type(key, struct lt_alloc_key);
 	__type(value, struct lt_alloc);
 } allocs SEC(".maps");
 
@@ -58,6 +58,15 @@ struct {
 
 /* 0: track every allocation; else the mean bytes between tracked ones. */
 const volatile __u64 sample_bytes;
+/* Tracing every process (-a): site ids mix in the tgid; leaktop's own
+ * allocations are left out. */
+const volatile bool all_procs;
+const volatile __u32 self_tgid;
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
 
 /* Scratch for building a site: too big for the 512-byte BPF stack. */
 struct {
@@ -78,8 +87,9 @@ static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
 	if (!s)
 		return 0;
 	s->st.kind = kind;
+	s->tgid = current_tgid();
 	walk_user_stack(ctx, &s->st);
-	h = frames_hash(&s->st);
+	h = frames_hash(&s->st, all_procs ? s->tgid : 0);
 	if (bpf_map_lookup_elem(&sites, &h))
 		return h;
 	s->bytes = 0;
@@ -106,15 +116,21 @@ static __always_inline void site_add(__u64 id, __s64 bytes, __s64 count)
 	__sync_fetch_and_add(&s->count, count);
 }
 
+static __always_inline struct lt_alloc_key akey(__u64 addr)
+{
+	return (struct lt_alloc_key){ .addr = addr, .tgid = all_procs ? current_tgid() : 0 };
+}
+
 static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 {
 	struct lt_alloc a = { .size = size, .ts_ns = ts, .stack_id = id };
-	struct lt_alloc *old = bpf_map_lookup_elem(&allocs, &addr);
+	struct lt_alloc_key k = akey(addr);
+	struct lt_alloc *old = bpf_map_lookup_elem(&allocs, &k);
 
 	/* A block we still hold at this address was freed unseen: drop it. */
-	if (old && bpf_map_delete_elem(&allocs, &addr) == 0)
+	if (old && bpf_map_delete_elem(&allocs, &k) == 0)
 		site_add(old->stack_id, -(__s64)old->size, -1);
-	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) {
+	if (bpf_map_update_elem(&allocs, &k, &a, BPF_ANY)) {
 		lt_count_lost(&lost, LT_LOST_ALLOC_MAP_FULL);
 		return;
 	}
@@ -124,12 +140,21 @@ static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 /* Remove addr's record; returns 1 and fills *out when one was held. */
 static __always_inline int take(__u64 addr, struct lt_alloc *out)
 {
-	struct lt_alloc *a = bpf_map_lookup_elem(&allocs, &addr);
+	struct lt_alloc_key k = akey(addr);
+	struct lt_alloc *a = bpf_map_lookup_elem(&allocs, &k);
 
 	if (!a)
 		return 0;
 	*out = *a;
-	return bpf_map_delete_elem(&allocs, &addr) == 0;
+	return bpf_map_delete_elem(&allocs, &k) == 0;
+}
+
+/* Put back a block a failed realloc/munmap/mremap released at entry. */
+static __always_inline void restore(__u64 addr, struct lt_alloc *a)
+{
+	struct lt_alloc_key k = akey(addr);
+
+	bpf_map_update_elem(&allocs, &k, a, BPF_ANY);
 }
 
 static __always_inline void uncharge(struct lt_alloc *a)
@@ -259,6 +284,8 @@ int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
 
+	if (all_procs && current_tgid() == self_tgid)
+		return 0;
 	switch (kind) {
 	case LT_FREE:
 		return on_free(a0);
@@ -300,7 +327,7 @@ static __always_inline void finish_munmap(struct lt_inflight *f, long ret)
 	if (!f->has_old)
 		return;
 	if (ret != 0) {	/* failed: the region is still there */
-		bpf_map_update_elem(&allocs, &f->arg, o, BPF_ANY);
+		restore(f->arg, o);
 		return;
 	}
 	uncharge(o);
@@ -313,7 +340,7 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 {
 	if (failed) {
 		if (f->has_old)
-			bpf_map_update_elem(&allocs, &f->arg, &f->old, BPF_ANY);
+			restore(f->arg, &f->old);
 		return;
 	}
 	if (f->has_old)

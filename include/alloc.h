@@ -3,7 +3,7 @@
  * Kernel-user contract of bpf/alloc.bpf.c: outstanding native allocations.
  *
  * Maps (sizes set by userspace before load):
- *   allocs   hash  address  -> struct lt_alloc   one record per live block
+ *   allocs   hash  (address, tgid) -> struct lt_alloc  one record per live block
  *   sites    hash  stack id -> struct lt_site    per-stack totals + frames
  *   inflight task storage    -> struct lt_inflight allocator call in progress
  *   lost     percpu array   enum lt_lost         events that could not be recorded
@@ -11,6 +11,8 @@
  *
  * Stack id 0 is the "unknown stack" site: userspace creates it before the
  * programs run; allocations whose stack cannot be stored are charged there.
+ * When every process is traced (-a), site ids mix in the tgid and each
+ * site says whose it is.
  */
 #ifndef LEAKTOP_ALLOC_H
 #define LEAKTOP_ALLOC_H
@@ -46,6 +48,12 @@ enum lt_lost {
 	LT_LOST_MAX,
 };
 
+struct lt_alloc_key {
+	__u64 addr;
+	__u32 tgid;	/* addresses repeat across processes */
+	__u32 pad;
+};
+
 struct lt_alloc {
 	__u64 size;
 	__u64 ts_ns;	/* CLOCK_MONOTONIC at the allocation */
@@ -53,6 +61,8 @@ struct lt_alloc {
 };
 
 struct lt_site {
+	__u32 tgid;	/* the process whose site it is */
+	__u32 pad;
 	__s64 bytes;	/* outstanding bytes, updated atomically */
 	__s64 count;	/* outstanding allocations */
 	struct lt_frames st;	/* st.kind: enum lt_kind of st.ip[0] */

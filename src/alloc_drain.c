@@ -53,7 +53,7 @@ void alloc_set_sampling(struct alloc_bpf *skel, int64_t rate)
 	bpf_map_update_elem(bpf_map__fd(skel->maps.draws), &zero, &d, BPF_ANY);
 }
 
-int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+int alloc_tick(struct alloc_bpf *skel, pid_t pid, struct symbolizer *sym, struct stack_cache *c,
 	       struct history *h)
 {
 	int fd = bpf_map__fd(skel->maps.sites);
@@ -63,7 +63,7 @@ int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cach
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &site))
+		if (bpf_map_lookup_elem(fd, &key, &site) || site.tgid != (uint32_t)pid)
 			continue;
 		history_add(h, key, site_estimate(&site, skel->rodata->sample_bytes));
 		if (key && !idmap_get(&c->ids, key))
@@ -99,7 +99,8 @@ static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &site) || site.count <= 0)
+		if (bpf_map_lookup_elem(fd, &key, &site) || site.count <= 0 ||
+		    site.tgid != (uint32_t)snap->pid)
 			continue;
 		if (snap->ngroups == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -156,8 +157,9 @@ static void age_record(struct walk *w, const struct lt_alloc *a)
 static int walk_allocs(struct alloc_bpf *skel, struct walk *w)
 {
 	int fd = bpf_map__fd(skel->maps.allocs);
-	uint64_t keys[BATCH], in = 0, out = 0;
+	static struct lt_alloc_key keys[BATCH];
 	static struct lt_alloc vals[BATCH];
+	uint64_t in = 0, out = 0;
 	void *pin = NULL;
 	int err;
 

@@ -55,7 +55,7 @@ static bool asleep(pid_t pid, uint32_t tid)
 	return yes;
 }
 
-int threads_census(struct threads_bpf *skel, struct thread_state *ts)
+int threads_census(struct threads_bpf *skel)
 {
 	struct bpf_link *link = bpf_program__attach_iter(skel->progs.census, NULL);
 	int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
@@ -70,8 +70,9 @@ int threads_census(struct threads_bpf *skel, struct thread_state *ts)
 	}
 	while (read(fd, &c, sizeof(c)) == sizeof(c)) {
 		struct lt_thread t = {
+			.tgid = c.tgid,
 			.pthread = c.pthread,
-			.flags = LT_T_CENSUS | (c.tid == (uint32_t)ts->pid ? LT_T_MAIN : 0),
+			.flags = LT_T_CENSUS | (c.tid == c.tgid ? LT_T_MAIN : 0),
 			.state = c.state,
 			.syscall = c.syscall,
 			.stack_bytes = c.stack_bytes,
@@ -145,7 +146,7 @@ static void sync_sites(struct threads_bpf *skel, struct symbolizer *sym, struct 
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
+		if (bpf_map_lookup_elem(fd, &key, &s) || s.tgid != (uint32_t)ts->pid)
 			continue;
 		st = creation_stack(sym, c, key, &s);
 		if (sample)
@@ -324,7 +325,7 @@ int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t))
+		if (bpf_map_lookup_elem(fd, &key, &t) || t.tgid != (uint32_t)ts->pid)
 			continue;
 		snap->live_threads += !(t.flags & LT_T_EXITED);
 		add_thread(&b, sym, c, ts, key, &t, now, min_block_s);

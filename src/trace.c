@@ -109,7 +109,7 @@ static int check_privileges(void)
 static int load_alloc(struct session *s)
 {
 	struct alloc_bpf *skel = alloc_bpf__open();
-	struct lt_site unknown = { 0 };
+	struct lt_site unknown = { .tgid = s->target.pid };
 	uint64_t zero = 0;
 	int err;
 
@@ -136,7 +136,7 @@ static int load_alloc(struct session *s)
 static int load_threads(struct session *s)
 {
 	struct threads_bpf *skel = threads_bpf__open();
-	struct lt_tsite unknown = { 0 };
+	struct lt_tsite unknown = { .tgid = s->target.pid };
 	uint64_t zero = 0;
 	int err;
 
@@ -166,8 +166,6 @@ static int load_goroutines(struct session *s)
 
 	if (!skel)
 		return -errno;
-	skel->rodata->g_goid_off = s->go.layout.g_goid;
-	skel->rodata->g_gopc_off = s->go.layout.g_gopc;
 	probes_prepare(skel->progs.gopark_entry);
 	bpf_map__set_max_entries(skel->maps.parks, s->opt.max_threads * 4);
 	err = goroutines_bpf__load(skel);
@@ -310,7 +308,7 @@ static void tick(struct session *s)
 {
 	symbolizer_refresh(s->sym);
 	if (s->alloc)
-		alloc_tick(s->alloc, s->sym, &s->stacks, &s->mem_history);
+		alloc_tick(s->alloc, s->target.pid, s->sym, &s->stacks, &s->mem_history);
 	if (s->threads)
 		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 	if (s->gor)
@@ -408,7 +406,7 @@ static int attach_all(struct session *s)
 		err = goheap_attach(s->heap, pid, &s->go.bin, s->target.exe);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
-		threads_census(s->threads, &s->ts);
+		threads_census(s->threads);
 	return err;
 }
 

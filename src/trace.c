@@ -39,6 +39,7 @@
 #include "thread_probes.h"
 #include "threads.skel.h"
 #include "trace.h"
+#include "tracers.h"
 
 #define TICK_MS 1000
 #define EXIT_BAD_INPUT 2
@@ -71,110 +72,6 @@ struct session {
 static double now_s(void)
 {
 	return mono_ns() / 1e9;
-}
-
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO)
-		return 0;
-	fputs("leaktop: ", stderr);
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Name what is missing rather than fail later with EPERM. */
-static int check_privileges(void)
-{
-	static const struct { int bit; const char *name; } need[] = {
-		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 21, "CAP_SYS_ADMIN" },
-	};
-	unsigned long long eff = 0;
-	char line[256], missing[128] = "";
-	FILE *f = fopen("/proc/self/status", "re");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	if (f)
-		fclose(f);
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (!(eff & (1ULL << need[i].bit)))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-				 "%s%s", missing[0] ? ", " : "", need[i].name);
-	if (!missing[0])
-		return 0;
-	fprintf(stderr, "leaktop: missing capability %s: run as root\n", missing);
-	return -EPERM;
-}
-
-static int load_alloc(struct session *s)
-{
-	struct alloc_bpf *skel = alloc_bpf__open();
-	struct lt_site unknown = { .tgid = s->target.pid };
-	uint64_t zero = 0;
-	int err;
-
-	if (!skel)
-		return -errno;
-	probes_prepare(skel->progs.alloc_entry);
-	probes_prepare(skel->progs.alloc_return);
-	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
-	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
-	skel->rodata->sample_bytes = s->opt.sample_bytes;
-	err = alloc_bpf__load(skel);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
-	if (!err && s->opt.sample_bytes)
-		alloc_set_sampling(skel, s->opt.sample_bytes);
-	if (err) {
-		alloc_bpf__destroy(skel);
-		return err < 0 ? err : -errno;
-	}
-	s->alloc = skel;
-	return 0;
-}
-
-static int load_threads(struct session *s)
-{
-	struct threads_bpf *skel = threads_bpf__open();
-	struct lt_tsite unknown = { .tgid = s->target.pid };
-	uint64_t zero = 0;
-	int err;
-
-	if (!skel)
-		return -errno;
-	skel->rodata->target_tgid = s->target.pid;
-	probes_prepare(skel->progs.pthread_entry);
-	probes_prepare(skel->progs.pthread_return);
-	bpf_map__set_max_entries(skel->maps.threads, s->opt.max_threads);
-	bpf_map__set_max_entries(skel->maps.pthreads, s->opt.max_threads);
-	err = threads_bpf__load(skel);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);
-	if (err) {
-		threads_bpf__destroy(skel);
-		return err < 0 ? err : -errno;
-	}
-	s->threads = skel;
-	s->ts.pid = s->target.pid;
-	return 0;
-}
-
-static int load_goroutines(struct session *s)
-{
-	struct goroutines_bpf *skel = goroutines_bpf__open();
-	int err;
-
-	if (!skel)
-		return -errno;
-	probes_prepare(skel->progs.gopark_entry);
-	bpf_map__set_max_entries(skel->maps.parks, s->opt.max_threads * 4);
-	err = goroutines_bpf__load(skel);
-	if (err) {
-		goroutines_bpf__destroy(skel);
-		return err;
-	}
-	s->gor = skel;
-	return 0;
 }
 
 static int load_goheap(struct session *s)
@@ -379,11 +276,13 @@ static int load_all(struct session *s)
 	int err = 0;
 
 	if (s->has_malloc)
-		err = load_alloc(s);
-	if (!err && !s->is_go)
-		err = load_threads(s);
+		err = tracers_load_alloc(&s->opt, s->target.pid, &s->alloc);
+	if (!err && !s->is_go) {
+		err = tracers_load_threads(&s->opt, s->target.pid, &s->threads);
+		s->ts.pid = s->target.pid;
+	}
 	if (!err && s->trace_go)
-		err = load_goroutines(s);
+		err = tracers_load_goroutines(&s->opt, &s->gor);
 	if (!err && s->trace_go)
 		err = load_goheap(s);
 	if (err)
@@ -410,23 +309,6 @@ static int attach_all(struct session *s)
 	return err;
 }
 
-/* Go frames as the runtime names them, inlined calls expanded, from
- * .gopclntab (stripped or not). */
-static int go_namer(void *ctx, uint64_t vaddr, struct lt_frame *out, int max)
-{
-	struct go_frame gf[16];
-	int n = gobin_frames_at(ctx, vaddr, gf, max < 16 ? max : 16);
-
-	for (int i = 0; i < n; i++) {
-		out[i].function = strdup(gf[i].function);
-		if (gf[i].file && gf[i].line > 0) {
-			out[i].file = strdup(gf[i].file);
-			out[i].line = gf[i].line;
-		}
-	}
-	return n;
-}
-
 static int start(struct session *s)
 {
 	int err = load_all(s);
@@ -437,7 +319,7 @@ static int start(struct session *s)
 	if (!s->sym)
 		return 1;
 	if (s->is_go && s->trace_go)
-		symbolizer_set_namer(s->sym, s->target.exe, go_namer, &s->go.bin);
+		tracers_name_go(s->sym, s->target.exe, &s->go.bin);
 	if (!s->target.launched)
 		symbolizer_refresh(s->sym);
 	if (attach_all(s))
@@ -480,10 +362,8 @@ int cmd_trace(int argc, char **argv)
 	if (err)
 		return err > 0 ? 0 : EXIT_BAD_INPUT;
 	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
-	if (check_privileges())
+	if (tracers_check_privileges(&s.opt))
 		return 1;
-	libbpf_set_print(libbpf_log);
-	probes_verbose = s.opt.verbose;
 	sfd = signal_fd();
 	err = take_target(&s);
 	if (err) {

@@ -192,9 +192,18 @@ int BPF_PROG(thread_fork, struct task_struct *parent, struct task_struct *child)
 
 	tid = BPF_CORE_READ(child, pid);
 	t.tgid = BPF_CORE_READ(child, tgid);
-	/* A new process's first thread is not a thread it created. */
-	if (!ours(child) || tid == t.tgid)
+	if (!ours(child))
 		return 0;
+	/* A new process's first thread is not a thread it created; with
+	 * every process traced it is still one of its live threads. */
+	if (tid == t.tgid) {
+		t.flags = LT_T_MAIN;
+		t.syscall = -1;
+		t.created_ns = bpf_ktime_get_ns();
+		if (!target_tgid && bpf_map_update_elem(&threads, &tid, &t, BPF_ANY))
+			lt_count_lost(&tlost, LT_TLOST_THREAD_MAP_FULL);
+		return 0;
+	}
 	/* clone(CLONE_SETTLS) already set the new thread's %fs base, which
 	 * glibc makes the thread's pthread_t. */
 	t.pthread = BPF_CORE_READ(child, thread.fsbase);

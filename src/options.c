@@ -307,6 +307,10 @@ int options_parse(int argc, char **argv, struct options *o)
 		fprintf(stderr, "leaktop: no target: give -p PID, -a or -- CMD (try --help)\n");
 		return -EINVAL;
 	}
+	if (o->all && (o->out.folded || o->out.pprof || o->out.pprof_counts || o->out.svg)) {
+		fprintf(stderr, "leaktop: -a writes --json only (per process: use daemon and report)\n");
+		return -EINVAL;
+	}
 	if (o->memory && !o->all) {
 		fprintf(stderr, "leaktop: --memory goes with -a (memory is traced by default)\n");
 		return -EINVAL;

@@ -246,13 +246,11 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
-void render_table(FILE *f, const struct lt_snapshot *s, int top)
+static void render_memory(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
 	int n = s->ngroups < top ? s->ngroups : top;
 
-	fprintf(f, "leaktop: pid %d (%s) after %.1fs%s\n", s->pid, s->comm, s->duration_s,
-		s->exited ? ", process exited" : "");
 	fprintf(f, "outstanding %s in %ld allocation%s at %d site%s",
 		human_bytes(s->bytes, b, sizeof(b)), s->count, s->count == 1 ? "" : "s",
 		s->ngroups, s->ngroups == 1 ? "" : "s");
@@ -267,6 +265,14 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 	if (s->ngroups > n)
 		fprintf(f, "(%d more sites; -n to show more)\n", s->ngroups - n);
 	fprintf(f, "\n");
+}
+
+void render_table(FILE *f, const struct lt_snapshot *s, int top)
+{
+	fprintf(f, "leaktop: pid %d (%s) after %.1fs%s\n", s->pid, s->comm, s->duration_s,
+		s->exited ? ", process exited" : "");
+	if (!s->no_memory)
+		render_memory(f, s, top);
 	if (s->has_threads)
 		render_threads(f, s, top);
 	if (s->has_goroutines)

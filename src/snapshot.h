@@ -81,6 +81,7 @@ struct lt_snapshot {
 	bool exited;
 	double min_age_s;
 	int64_t sample_bytes;	/* memory sampled one per this many bytes; 0 all */
+	bool no_memory;		/* memory not traced (-a without --memory): no table */
 	int64_t bytes;	/* sum over groups */
 	int64_t count;
 	struct lt_lost_counts lost;	/* memory */

@@ -38,6 +38,7 @@
 #include "thread_drain.h"
 #include "thread_probes.h"
 #include "threads.skel.h"
+#include "system.h"
 #include "trace.h"
 #include "tracers.h"
 
@@ -361,6 +362,8 @@ int cmd_trace(int argc, char **argv)
 	err = options_parse(argc, argv, &s.opt);
 	if (err)
 		return err > 0 ? 0 : EXIT_BAD_INPUT;
+	if (s.opt.all)
+		return system_run(&s.opt);
 	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
 	if (tracers_check_privileges(&s.opt))
 		return 1;

@@ -2186,6 +2186,149 @@ def t_snap_corrupt(ctx):
 
 
 
+# ---------------------------------------------------------------------------
+# System-wide (-a)
+
+
+def start_system(ctx, args, timeout=30):
+    """leaktop -a ARGS in the background, stderr to a file; returns once it
+    says it traces every process."""
+    err_p = ctx.tmp / "system.err"
+    with open(err_p, "wb") as err:
+        p = ctx.popen([LEAKTOP, "-a", *args], stdout=subprocess.DEVNULL,
+                      stderr=err)
+    deadline = time.monotonic() + timeout
+    while "tracing every process" not in err_p.read_text(errors="replace"):
+        check(p.poll() is None, f"leaktop -a exited with {p.returncode}: "
+              f"{err_p.read_text(errors='replace')[-500:]}")
+        check(time.monotonic() < deadline, "leaktop -a not tracing after "
+              f"{timeout}s")
+        time.sleep(0.1)
+    p.err_path = err_p
+    return p
+
+
+def finish_system(p, timeout=30):
+    """Wait for leaktop -a (it ends on its -d); its stderr."""
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure(f"leaktop -a did not end within {timeout}s")
+    err = p.err_path.read_text(errors="replace")
+    check(p.returncode == 0, f"leaktop -a exit status {p.returncode}: {err[-500:]}")
+    return err
+
+
+def system_report(path):
+    rep = json.loads(Path(path).read_text())
+    check(rep.get("system_wide") is True and isinstance(rep.get("processes"), list),
+          f"{path}: not a system-wide report: {list(rep)}")
+    return {p["pid"]: p for p in rep["processes"]}
+
+
+@test("system_wide")
+def t_system_wide(ctx):
+    """-a finds, in processes started after it, unjoined threads (native)
+    and leaking goroutines (Go, probed as it is discovered), each under its
+    own pid; a process with nothing to report and leaktop itself are not
+    listed."""
+    j = ctx.tmp / "all.json"
+    before = bpf_progs()
+    lt = start_system(ctx, ["-d", "9", "--min-block", "1", "--json", j])
+    th = ctx.popen([BUILD / "threads_unjoined", "--hold", "20"],
+                   stdout=subprocess.DEVNULL)
+    go = ctx.popen([go_target(), "chansend", "--seconds", "3", "--hold", "20"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = ctx.start_target("idle")
+    finish_system(lt)
+    procs = system_report(j)
+    e = Errors()
+    e.check(lt.pid not in procs, "leaktop reports itself")
+    e.check(quiet.pid not in procs, "idle (one thread, memory not traced) is "
+            "listed though it has nothing to report")
+    if e.check(th.pid in procs, f"threads_unjoined (pid {th.pid}) not in the report"):
+        mine = thread_groups(procs[th.pid], "unjoined",
+                             lambda g: creator(g) == "spawn_unjoined")
+        e.check(sum(g["count"] for g in mine) == 5 and all(g["leak"] for g in mine),
+                f"threads_unjoined: spawn_unjoined groups {mine!r}, want 5 "
+                "unjoined threads, leak true")
+        total = sum(g["count"] for g in thread_groups(procs[th.pid], "unjoined"))
+        e.check(total == 5, f"{total} unjoined threads in threads_unjoined, exactly 5 are")
+    if e.check(go.pid in procs, f"goleaks (pid {go.pid}) not in the report"):
+        g = go_by_creator(procs[go.pid], "main.leakySend")
+        e.check(g and g.count == 30 and g.leaks == {True},
+                f"goleaks chansend: main.leakySend groups {g!r}, want 30 "
+                "leaking goroutines")
+    for pid, rep in procs.items():
+        e.check(rep["comm"] and rep["exe"], f"pid {pid}: no comm or exe")
+    e.done()
+    assert_no_new_progs(before)
+
+
+@test("system_memory")
+def t_system_memory(ctx):
+    """-a --memory samples every process's allocations: idle's late_leak
+    (512 B x 500/s, none freed) is estimated within the stated error."""
+    j = ctx.tmp / "all.json"
+    lt = start_system(ctx, ["-d", "7", "--memory", "--sample-bytes", "16K",
+                            "--json", j])
+    t0 = time.monotonic()
+    idle = ctx.start_target("idle")
+    err = finish_system(lt)
+    alive = time.monotonic() - t0
+    procs = system_report(j)
+    check("tracking one allocation per 16.0 KiB" in err,
+          f"leaktop -a --memory does not say it samples: {err[-300:]}")
+    check(idle.pid in procs, f"idle (pid {idle.pid}) not in the report")
+    rep = procs[idle.pid]
+    check(rep["memory"]["sample_bytes"] == 16384,
+          f"sample_bytes {rep['memory']['sample_bytes']}")
+    found = sites_by_caller(rep, "late_leak")
+    check(len(found) == 1, f"{len(found)} late_leak sites, want 1")
+    s = found[0]
+    truth = 512 * 500 * alive      # an upper bound: it ran at most this long
+    n = s.get("samples", 0)
+    e = Errors()
+    e.check(n >= 20, f"late_leak estimated from {n} samples, want ~{truth / 16384:.0f}")
+    e.check(0.4 * truth <= s["bytes"] <= 1.3 * truth,
+            f"late_leak estimate {s['bytes']} B, truth about {truth:.0f} B")
+    e.check(480 < s["bytes"] / max(s["allocations"], 1) < 540,
+            f"{s['bytes']} B in {s['allocations']}: not 512 B each")
+    e.done()
+
+
+@test("daemon_all")
+def t_daemon_all(ctx):
+    """daemon --all is one system-wide session: per-process snapshot
+    directories for processes with something to report."""
+    d = ctx.tmp / "snaps"
+    argv = [str(LEAKTOP), "daemon", "--dir", str(d), "--interval", "2", "--all"]
+    with open(ctx.tmp / "daemon.err", "wb") as err:
+        p = ctx.popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+    time.sleep(3)
+    th = ctx.popen([BUILD / "threads_unjoined", "--hold", "20"],
+                   stdout=subprocess.DEVNULL)
+    time.sleep(5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure("daemon --all did not stop within 30 s of SIGTERM")
+    log = (ctx.tmp / "daemon.err").read_text(errors="replace")
+    check(p.returncode == 0, f"daemon --all exit status {p.returncode}: {log[-500:]}")
+    sub = d / f"threads_unjoine-{th.pid}"
+    check(sub.is_dir(), f"no {sub.name} in {sorted(x.name for x in d.iterdir())}")
+    snaps = snapshots(sub)
+    check(len(snaps) >= 2, f"{len(snaps)} snapshots for threads_unjoined, want >= 2")
+    r = ctx.leaktop(["report", snaps[-1], "--json", ctx.tmp / "r.json"], timeout=30)
+    check(r.rc == 0, f"report exit status {r.rc}: {r.err}")
+    rep = load_report(ctx.tmp / "r.json")
+    total = sum(g["count"] for g in thread_groups(rep, "unjoined"))
+    check(total == 5, f"last snapshot: {total} unjoined threads, want 5")
+
+
 def main(argv):
     if "--list" in argv:
         for name, _, _ in TESTS:

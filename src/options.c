@@ -19,6 +19,7 @@ static const char usage_text[] =
 "    leaktop report SNAPSHOT [--json F] [--folded F] [--pprof F] [--svg F]\n"
 "    leaktop diff OLD NEW [--json F]\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
+"    leaktop daemon --dir DIR [--interval S] [--keep N] --all [--memory]\n"
 "\n"
 "DESCRIPTION\n"
 "    leaktop traces the native heap and anonymous mmap allocations of one\n"

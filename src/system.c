@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -330,9 +331,21 @@ static void scan(struct system *sys)
 		proc_free(p);
 	}
 	sys->nprocs = kept;
-	if (dead.n)
+	if (dead.n) {
 		purge(sys, &dead);
+		/* Debug info of the dropped processes was malloc'd in large
+		 * numbers: give the pages back rather than keep them over days. */
+		malloc_trim(0);
+	}
 	idmap_free(&dead);
+}
+
+static bool is_alive(pid_t pid)
+{
+	char path[32];
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	return access(path, F_OK) == 0;
 }
 
 /* Processes with records in the maps (a creation site or a memory site
@@ -358,21 +371,40 @@ static void collect_tgids(int fd, size_t vsize, size_t off, struct idmap *out)
 	}
 }
 
+/*
+ * Mark the processes with records; drop the records of processes that are
+ * gone, including those that lived and died between two scans (a process
+ * we never saw leaves creation sites and unjoined threads behind).
+ */
 static void mark_active(struct system *sys)
 {
-	struct idmap act = { 0 };
+	struct idmap act = { 0 }, any = { 0 }, gone = { 0 };
 
 	collect_tgids(bpf_map__fd(sys->threads->maps.tsites), sizeof(struct lt_tsite),
 		      offsetof(struct lt_tsite, tgid), &act);
 	if (sys->alloc)
 		collect_tgids(bpf_map__fd(sys->alloc->maps.sites), sizeof(struct lt_site),
 			      offsetof(struct lt_site, tgid), &act);
+	/* Every thread has a record (census, forks): liveness only. */
+	collect_tgids(bpf_map__fd(sys->threads->maps.threads), sizeof(struct lt_thread),
+		      offsetof(struct lt_thread, tgid), &any);
+	for (int pass = 0; pass < 2; pass++) {
+		const struct idmap *m = pass ? &any : &act;
+
+		for (size_t i = 0; i < m->cap; i++)
+			if (m->used[i] && !find_proc(sys, m->keys[i]) && !is_alive(m->keys[i]))
+				idmap_put(&gone, m->keys[i], (void *)1);
+	}
+	if (gone.n)
+		purge(sys, &gone);
 	for (int i = 0; i < sys->nprocs; i++) {
 		struct proc *p = sys->procs[i];
 
 		p->active = !p->ignored && (p->go || idmap_get(&act, p->pid));
 	}
 	idmap_free(&act);
+	idmap_free(&any);
+	idmap_free(&gone);
 }
 
 static bool open_symbolizer(struct proc *p)

@@ -41,6 +41,7 @@
 #include "probes.h"
 #include "providers.h"
 #include "render.h"
+#include "render_diff.h"
 #include "snapdir.h"
 #include "symbolize.h"
 #include "system.h"
@@ -68,6 +69,7 @@ struct proc {
 	struct thread_state ts;
 	struct go_state gs;
 	struct history mem_history;
+	struct diff_history changes;	/* -i: diff tables of the shown ones */
 	uint64_t seq;		/* snapshots stored */
 };
 
@@ -203,6 +205,7 @@ static struct proc *proc_new(struct system *sys, pid_t pid, unsigned long long s
 
 static void proc_free(struct proc *p)
 {
+	diff_history_free(&p->changes);
 	if (p->go)
 		go_state_free(&p->gs);
 	thread_state_free(&p->ts);
@@ -550,19 +553,24 @@ static void report(struct system *sys, bool final)
 		n++;
 	}
 	qsort(snaps, n, sizeof(*snaps), by_leaks);
+	if (final && sys->opt->out.json)
+		write_json(sys->opt->out.json, snaps, n);
 	if (!sys->opt->quiet) {
 		fprintf(sys->tables,
 			"leaktop -a after %.1fs: %d processes (%d Go), %d with records, %d to show%s\n\n",
 			now_s() - sys->start, sys->nprocs, gos, active, n,
 			sys->alloc ? "" : "; memory not traced (--memory)");
-		for (int i = 0; i < n && i < sys->opt->top; i++)
+		for (int i = 0; i < n && i < sys->opt->top; i++) {
+			struct proc *p = find_proc(sys, snaps[i].pid);
+
 			render_table(sys->tables, &snaps[i], sys->opt->top);
+			if (sys->opt->interval_s && p)	/* takes the snapshot */
+				render_changes(sys->tables, &p->changes, &snaps[i], sys->opt->top);
+		}
 		if (n > sys->opt->top)
 			fprintf(sys->tables, "(%d more processes; -n to show more)\n\n",
 				n - sys->opt->top);
 	}
-	if (final && sys->opt->out.json)
-		write_json(sys->opt->out.json, snaps, n);
 	for (int i = 0; i < n; i++)
 		snapshot_free(&snaps[i]);
 	free(snaps);

@@ -63,8 +63,7 @@ struct session {
 	struct stack_cache stacks;
 	struct history mem_history;	/* bytes per allocation site, per second */
 	struct history heap_history;	/* Go heap in use per allocation stack */
-	struct lt_snapshot first, prev;	/* for the diff tables */
-	bool have_first;
+	struct diff_history changes;	/* for the diff tables */
 	uint64_t seq;		/* snapshots stored */
 	double start;
 	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
@@ -161,30 +160,6 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snapshot_sort(snap);
 }
 
-/* The diff tables against the previous report and the first one; snap
- * becomes the previous one (the first is kept to the end). */
-static void show_changes(struct session *s, struct lt_snapshot *snap)
-{
-	struct lt_diff prev, first;
-
-	if (!s->have_first) {
-		s->first = *snap;
-		s->have_first = true;
-		memset(snap, 0, sizeof(*snap));
-		return;
-	}
-	diff_snapshots(s->prev.duration_s ? &s->prev : &s->first, snap,
-		       snap->duration_s - (s->prev.duration_s ? s->prev.duration_s :
-							      s->first.duration_s), &prev);
-	diff_snapshots(&s->first, snap, snap->duration_s - s->first.duration_s, &first);
-	render_diff_table(s->tables, &prev, &first, s->opt.top);
-	diff_free(&prev);
-	diff_free(&first);
-	snapshot_free(&s->prev);
-	s->prev = *snap;
-	memset(snap, 0, sizeof(*snap));
-}
-
 static void report(struct session *s, bool final)
 {
 	struct lt_snapshot snap;
@@ -197,7 +172,7 @@ static void report(struct session *s, bool final)
 	if (s->opt.snapshot_dir)
 		snapdir_store(s->opt.snapshot_dir, &snap, ++s->seq, s->opt.keep);
 	if (s->opt.interval_s && !s->opt.quiet)
-		show_changes(s, &snap);
+		render_changes(s->tables, &s->changes, &snap, s->opt.top);
 	snapshot_free(&snap);
 }
 
@@ -345,8 +320,7 @@ static void finish(struct session *s)
 	if (s->trace_go)
 		go_state_free(&s->go);
 	symbolizer_free(s->sym);
-	snapshot_free(&s->first);
-	snapshot_free(&s->prev);
+	diff_history_free(&s->changes);
 	stack_cache_free(&s->stacks);
 	history_free(&s->mem_history);
 	history_free(&s->heap_history);

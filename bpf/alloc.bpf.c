@@ -125,9 +125,15 @@ static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 {
 	struct lt_alloc a = { .size = size, .ts_ns = ts, .stack_id = id };
 	struct lt_alloc_key k = akey(addr);
-	struct lt_alloc *old = bpf_map_lookup_elem(&allocs, &k);
+	struct lt_alloc *old;
 
-	/* A block we still hold at this address was freed unseen: drop it. */
+	/* The common case in one map operation; a block still held at this
+	 * address was freed unseen: drop it first. */
+	if (bpf_map_update_elem(&allocs, &k, &a, BPF_NOEXIST) == 0) {
+		site_add(id, size, 1);
+		return;
+	}
+	old = bpf_map_lookup_elem(&allocs, &k);
 	if (old && bpf_map_delete_elem(&allocs, &k) == 0)
 		site_add(old->stack_id, -(__s64)old->size, -1);
 	if (bpf_map_update_elem(&allocs, &k, &a, BPF_ANY)) {
@@ -239,7 +245,7 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size,
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
 	f->has_old = take_old && arg ? take(arg, &f->old) : 0;
-	f->start_ns = bpf_ktime_get_ns();
+	f->start_ns = bpf_ktime_get_ns();	/* also the block's birth time */
 	f->active = 1;
 	return 0;
 }
@@ -346,7 +352,7 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 	if (f->has_old)
 		uncharge(&f->old);
 	if (ret && f->size && f->sampled)
-		charge(ret, f->size, f->stack_id, bpf_ktime_get_ns());
+		charge(ret, f->size, f->stack_id, f->start_ns);
 }
 
 SEC("uretprobe")
@@ -392,6 +398,6 @@ int BPF_KRETPROBE(alloc_return, long ret)
 		ptr = ret;
 	}
 	if (ptr && f->sampled)
-		charge(ptr, f->size, f->stack_id, bpf_ktime_get_ns());
+		charge(ptr, f->size, f->stack_id, f->start_ns);
 	return 0;
 }

@@ -56,8 +56,6 @@ struct lt_thread {
 	__u64 stack_bytes;	/* size of the mapping holding its stack */
 	__u32 flags;		/* enum lt_tflag */
 	__u32 state;		/* task state at the block */
-	__s64 syscall;		/* syscall number at the block, -1 none */
-	__u64 regs[LT_NREGS];	/* user registers at the block */
 };
 
 /* pthread_t values repeat across processes. */
@@ -76,7 +74,9 @@ struct lt_tsite {
 	struct lt_frames st;	/* st.ip[0]: pthread_create */
 };
 
-/* What the census iterator writes per thread of the target. */
+/* What the census iterator writes per thread of the target: at attach for
+ * the threads already there, at each report for the registers and
+ * syscall of the sleeping ones. */
 struct lt_census {
 	__u32 tid;
 	__u32 tgid;

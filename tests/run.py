@@ -1831,13 +1831,14 @@ def t_go_recursion(ctx):
     or change what it computes.  The native run goes alongside: the
     checksum does not depend on speed (a fixed number of rounds)."""
     exe = go_target()
-    args = ["recursion", "--seconds", "60"]
+    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "60"))   # make soak: 300
+    args = ["recursion", "--seconds", secs]
     n_out, n_err = ctx.tmp / "native.out", ctx.tmp / "native.stderr"
     with open(n_out, "wb") as out, open(n_err, "wb") as err:
         native = ctx.popen([exe, *args], stdout=out, stderr=err)
     j = ctx.tmp / "report.json"
-    r = leaktop_to_files(ctx, ["-d", "70", "--json", j, "--", exe, *args],
-                         timeout=100)
+    r = leaktop_to_files(ctx, ["-d", secs + 10, "--json", j, "--", exe, *args],
+                         timeout=secs + 40)
     try:
         native.wait(timeout=60)
     except subprocess.TimeoutExpired:

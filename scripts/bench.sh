@@ -109,7 +109,30 @@ rotate() {
 	done
 }
 
-rec() { echo "$1 $2 $3 $4 $round" >>"$results"; }
+rec() {
+	echo "$1 $2 $3 $4 $round" >>"$results"
+	foreign_check "$1/$2"
+}
+
+# Someone else's system-wide leaktop (-a, --all) probes every process, the
+# "untraced" ones included: note each result recorded while one runs.
+foreign_check() {
+	local p
+
+	for p in $(pgrep -x leaktop); do
+		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qE -- ' (-a|--all)( |$)'; then
+			echo "$1 $round" >>"$tmp/foreign"
+			return
+		fi
+	done
+}
+
+foreign_report() {
+	[ -s "$tmp/foreign" ] || return 0
+	echo
+	echo "WARNING: results recorded while another system-wide leaktop (-a/--all) ran:"
+	sort -u "$tmp/foreign" | awk '{n[$1]++} END {for (k in n) printf "  %s: %d run(s)\n", k, n[k]}' | sort
+}
 # ratios SECTION CONFIG KEY BASE: 100 * CONFIG / BASE for each round.
 ratios() {
 	awk -v s="$1" -v c="$2" -v k="$3" -v b="$4" '$1 == s && $3 == k && $2 == c {x[$5] = $4}
@@ -222,6 +245,7 @@ bench_malloc() {
 	placed_spec=$(placements "$tmp/place.err" malloc free)
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" native leaktop plain placed); do
+			foreign_check "malloc/$cfg"
 			v=$(malloc_run "$cfg")
 			[ -n "$v" ] || die "malloc loop under $cfg printed no figure"
 			rec malloc "$cfg" wall "${v% *}"
@@ -247,6 +271,7 @@ bench_malloc() {
 
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" native leaktop); do
+			foreign_check "gopark/$cfg"
 			if [ "$cfg" = native ]; then
 				v=$(build/bench_gopark "$gopark_passes" noalloc)
 			else
@@ -271,8 +296,10 @@ bench_malloc() {
 # CPU time of all threads of PID in ns (scheduler clock, not ticks).
 cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {printf "%.0f", s}'; }
 
-# Before a load: note the CPU of the server and of the tracer, and the time.
+# Before a load (PID CONFIG SECTION): note the CPU of the server and of the
+# tracer, and the time.
 load_begin() {
+	foreign_check "$3/$2"
 	c0=$(cpu_ns "$1") w0=$(date +%s%N) l0=0
 	[ "$2" = untraced ] || l0=$(cpu_ns "$tracer")
 }
@@ -344,7 +371,7 @@ bench_redis() {
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" untraced leaktop plain placed); do
 			[ "$cfg" = untraced ] || tracer_start "$cfg" "$rpid"
-			load_begin "$rpid" "$cfg"
+			load_begin "$rpid" "$cfg" redis
 			redis_load "$cfg"
 			load_end redis "$cfg" "$rpid" $((ntests * redis_n))
 			[ "$cfg" = untraced ] || tracer_stop "$cfg"
@@ -391,7 +418,7 @@ bench_http() {
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" untraced leaktop); do
 			[ "$cfg" = untraced ] || tracer_start "$cfg" "$hpid"
-			load_begin "$hpid" "$cfg"
+			load_begin "$hpid" "$cfg" http
 			v=$(wrk -t1 -c"$http_conns" -d"${http_secs}s" "http://127.0.0.1:$port/bench" |
 				awk '/requests in/ {n = $1} /^Requests\/sec:/ {print $2, n}')
 			[ -n "$v" ] || die "wrk printed no figure"
@@ -491,3 +518,4 @@ header
 for s in $sections; do
 	"bench_$s"
 done
+foreign_report

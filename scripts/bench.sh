@@ -17,7 +17,7 @@
 # Usage: scripts/bench.sh [PAIRS] [RUNS] (or BENCH_PAIRS, BENCH_RUNS); also
 # BENCH_SECTIONS ("malloc redis http footprint"), BENCH_GOPARK_PASSES,
 # BENCH_REDIS_{TESTS,N,C,P,PORT}, BENCH_HTTP_{SECS,CONNS},
-# BENCH_HOLD_{N,INTERVAL,INTERVALS}; defaults below.
+# BENCH_HOLD_{N,INTERVAL,INTERVALS}, BENCH_FOREIGN_WAIT; defaults below.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,6 +35,8 @@ http_conns=${BENCH_HTTP_CONNS:-20}
 hold_n=${BENCH_HOLD_N:-1000000}        # outstanding allocations
 hold_interval=${BENCH_HOLD_INTERVAL:-5}
 hold_intervals=${BENCH_HOLD_INTERVALS:-3}
+foreign_wait=${BENCH_FOREIGN_WAIT:-10}  # s to wait for another's leaktop -a,
+foreign_budget=$((foreign_wait * 12))      # per run and in all
 redis_goal=70
 http_goal=90
 
@@ -114,23 +116,39 @@ rec() {
 	foreign_check "$1/$2"
 }
 
-# Someone else's system-wide leaktop (-a, --all) probes every process, the
-# "untraced" ones included: note each result recorded while one runs.
-foreign_check() {
+# Is someone else's system-wide leaktop (-a, --all) running? It probes
+# every process, the "untraced" configurations included.
+foreign_running() {
 	local p
 
 	for p in $(pgrep -x leaktop); do
-		if tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qE -- ' (-a|--all)( |$)'; then
-			echo "$1 $round" >>"$tmp/foreign"
-			return
-		fi
+		tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | grep -qE -- ' (-a|--all)( |$)' && return 0
 	done
+	return 1
+}
+
+# foreign_check SECTION/CONFIG [wait]: note the current run if such a
+# tracer runs; with "wait", first give it $foreign_wait seconds to end
+# (at most $foreign_budget seconds over the whole benchmark).
+foreign_check() {
+	local i
+
+	if [ "${2:-}" = wait ]; then
+		for ((i = 0; i < foreign_wait * 2 && foreign_budget > 0; i++)); do
+			foreign_running || return 0
+			sleep 0.5
+			foreign_budget=$((foreign_budget - (i % 2)))
+		done
+	fi
+	foreign_running && echo "$1 $round" >>"$tmp/foreign"
+	return 0
 }
 
 foreign_report() {
 	[ -s "$tmp/foreign" ] || return 0
 	echo
-	echo "WARNING: results recorded while another system-wide leaktop (-a/--all) ran:"
+	echo "WARNING: runs that overlapped someone else's system-wide leaktop (-a/--all),"
+	echo "which probes the untraced configurations too (waited up to ${foreign_wait} s before each run):"
 	sort -u "$tmp/foreign" | awk '{n[$1]++} END {for (k in n) printf "  %s: %d run(s)\n", k, n[k]}' | sort
 }
 # ratios SECTION CONFIG KEY BASE: 100 * CONFIG / BASE for each round.
@@ -245,7 +263,7 @@ bench_malloc() {
 	placed_spec=$(placements "$tmp/place.err" malloc free)
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" native leaktop plain placed); do
-			foreign_check "malloc/$cfg"
+			foreign_check "malloc/$cfg" wait
 			v=$(malloc_run "$cfg")
 			[ -n "$v" ] || die "malloc loop under $cfg printed no figure"
 			rec malloc "$cfg" wall "${v% *}"
@@ -271,7 +289,7 @@ bench_malloc() {
 
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" native leaktop); do
-			foreign_check "gopark/$cfg"
+			foreign_check "gopark/$cfg" wait
 			if [ "$cfg" = native ]; then
 				v=$(build/bench_gopark "$gopark_passes" noalloc)
 			else
@@ -299,7 +317,7 @@ cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{s += $1} END {pri
 # Before a load (PID CONFIG SECTION): note the CPU of the server and of the
 # tracer, and the time.
 load_begin() {
-	foreign_check "$3/$2"
+	foreign_check "$3/$2" wait
 	c0=$(cpu_ns "$1") w0=$(date +%s%N) l0=0
 	[ "$2" = untraced ] || l0=$(cpu_ns "$tracer")
 }

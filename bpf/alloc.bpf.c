@@ -404,3 +404,47 @@ int BPF_KRETPROBE(alloc_return, long ret)
 		charge(ptr, f->size, f->stack_id, f->start_ns);
 	return 0;
 }
+
+/*
+ * Ages at report time without copying the per-address map out: this
+ * iterator walks it in the kernel and folds each block into its site's
+ * row of ages (a million blocks were 76% of leaktop's CPU when copied out
+ * in batches). Userspace clears ages and sets the filters first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);	/* resized by userspace: as sites */
+	__type(key, __u64);
+	__type(value, struct lt_age);
+} ages SEC(".maps");
+
+__u64 age_born_before;	/* --min-age: only blocks born before this; 0 all */
+__u32 age_tgid;		/* -a: only this process's blocks */
+
+SEC("iter/bpf_map_elem")
+int alloc_ages(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct lt_alloc_key *k = ctx->key;
+	struct lt_alloc *a = ctx->value;
+	struct lt_age zero = {}, *g;
+	__u64 id;
+
+	if (!k || !a)
+		return 0;
+	if ((age_tgid && k->tgid != age_tgid) || (age_born_before && a->ts_ns >= age_born_before))
+		return 0;
+	id = a->stack_id;
+	g = bpf_map_lookup_elem(&ages, &id);
+	if (!g) {
+		bpf_map_update_elem(&ages, &id, &zero, BPF_NOEXIST);
+		g = bpf_map_lookup_elem(&ages, &id);
+		if (!g)
+			return 0;
+	}
+	g->bytes += a->size;
+	g->count++;
+	if (!g->oldest_ns || a->ts_ns < g->oldest_ns)
+		g->oldest_ns = a->ts_ns;
+	return 0;
+}

@@ -8,6 +8,8 @@
  *   inflight task storage    -> struct lt_inflight allocator call in progress
  *   lost     percpu array   enum lt_lost         events that could not be recorded
  *   draws    array[1]       struct lt_draws      sampling distances (--sample-bytes)
+ *   ages     hash  stack id -> struct lt_age     per-site totals and oldest
+ *            birth, filled by the alloc_ages map iterator at each report
  *
  * Stack id 0 is the "unknown stack" site: userspace creates it before the
  * programs run; allocations whose stack cannot be stored are charged there.
@@ -81,6 +83,13 @@ struct lt_inflight {
 	__u64 start_ns;	/* when the outermost call entered */
 	__s64 sample_left;	/* bytes to the next sampled allocation; 0 unset */
 	struct lt_alloc old;
+};
+
+/* What the alloc_ages iterator folds per site from the per-address map. */
+struct lt_age {
+	__u64 bytes;
+	__u64 count;
+	__u64 oldest_ns;	/* earliest birth (CLOCK_MONOTONIC) */
 };
 
 /*

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "clock.h"
 #include "alloc.skel.h"
 #include "alloc_drain.h"
@@ -177,6 +178,54 @@ static int walk_allocs(struct alloc_bpf *skel, struct walk *w)
 	return 0;
 }
 
+/* Empty the ages map before an iterator run. */
+static void clear_map(int fd)
+{
+	uint64_t key;
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
+/* Ages and, with --min-age, totals, folded in the kernel by alloc_ages. */
+static int ages_in_kernel(struct alloc_bpf *skel, struct lt_snapshot *snap, uint64_t min_age_ns)
+{
+	union bpf_iter_link_info linfo = { .map.map_fd = bpf_map__fd(skel->maps.allocs) };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	int ages = bpf_map__fd(skel->maps.ages), fd;
+	uint64_t now = mono_ns();
+	struct bpf_link *link;
+	char buf[64];
+
+	clear_map(ages);
+	skel->bss->age_born_before = min_age_ns ? now - min_age_ns : 0;
+	skel->bss->age_tgid = skel->rodata->all_procs ? snap->pid : 0;
+	link = bpf_program__attach_iter(skel->progs.alloc_ages, &opts);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	if (fd < 0) {
+		bpf_link__destroy(link);
+		return -errno;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	bpf_link__destroy(link);
+	for (int i = 0; i < snap->ngroups; i++) {
+		struct lt_group *g = &snap->groups[i];
+		struct lt_age a = { 0 };
+
+		bpf_map_lookup_elem(ages, &g->site, &a);
+		if (min_age_ns) {
+			g->bytes = a.bytes;
+			g->count = a.count;
+		}
+		g->oldest_age_s = a.oldest_ns && now > a.oldest_ns ? (now - a.oldest_ns) / 1e9 : 0;
+	}
+	return 0;
+}
+
 static int walk_and_total(struct alloc_bpf *skel, struct lt_snapshot *snap, struct idmap *idx,
 			  uint64_t min_age_ns)
 {
@@ -216,7 +265,10 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 	snap->sample_bytes = skel->rodata->sample_bytes;
 	counters_read(bpf_map__fd(skel->maps.lost), lost_names, LT_LOST_MAX, &snap->lost);
 	err = collect_sites(skel, sym, c, snap, &idx);
-	if (!err)
+	/* Sampled records need floating-point weights: few, read out here. */
+	if (!err && !snap->sample_bytes)
+		err = ages_in_kernel(skel, snap, min_age_ns);
+	else if (!err)
 		err = walk_and_total(skel, snap, &idx, min_age_ns);
 	idmap_free(&idx);
 	if (err)

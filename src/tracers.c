@@ -65,6 +65,7 @@ int tracers_load_alloc(const struct options *o, pid_t pid, struct alloc_bpf **ou
 	probes_prepare(skel->progs.alloc_return);
 	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(skel->maps.sites, o->max_stacks + 1);
+	bpf_map__set_max_entries(skel->maps.ages, o->max_stacks + 1);
 	skel->rodata->sample_bytes = o->sample_bytes;
 	skel->rodata->all_procs = pid == 0;
 	skel->rodata->self_tgid = getpid();

@@ -2483,6 +2483,7 @@ def run_pass(label, argv, env, prefix):
     """One run of this script as a child, its output passed through with
     prefix on the test names. Returns its (passed, failed)."""
     print(f"== {label} ==", flush=True)
+    t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, __file__, *argv], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          stdin=subprocess.DEVNULL, text=True,
@@ -2497,6 +2498,7 @@ def run_pass(label, argv, env, prefix):
             ln = ln[:5] + prefix + ln[5:]
         print(ln, flush=True)
     p.wait()
+    print(f"== {label}: {time.monotonic() - t0:.0f} s ==", flush=True)
     if not counts:
         print(f"FAIL {prefix}run: ended (status {p.returncode}) without "
               "a summary line", flush=True)
@@ -2507,25 +2509,33 @@ def run_pass(label, argv, env, prefix):
     return counts
 
 
+def san_preflight(exe):
+    """(passed, failed) of the check that exe is the sanitized build."""
+    got = linked_sanitizers(exe)
+    if got == {"libasan", "libubsan"}:
+        print("PASS san/preflight_sanitized", flush=True)
+        return 1, 0
+    print(f"FAIL san/preflight_sanitized: {exe} loads "
+          f"{sorted(got) or 'no sanitizer'}, want libasan and libubsan "
+          "(make leaktop-san)", flush=True)
+    return 0, 1
+
+
 def main_san(argv):
     """The selected tests with LEAKTOP, then with the sanitized build."""
     argv = [a for a in argv if a != "--san"]
-    passed, failed = run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, "")
     san = dict(os.environ, LEAKTOP=str(SAN_BUILD / "leaktop"),
                LEAKTOP_UNIT_TESTS=str(SAN_BUILD / "unit_tests"))
-    print(f"== pass 2: preflight {SAN_BUILD / 'leaktop'} ==", flush=True)
-    got = linked_sanitizers(san["LEAKTOP"])
-    if got == {"libasan", "libubsan"}:
-        print("PASS san/preflight_sanitized", flush=True)
-        passed += 1
-    else:
-        print(f"FAIL san/preflight_sanitized: {san['LEAKTOP']} loads "
-              f"{sorted(got) or 'no sanitizer'}, want libasan and libubsan "
-              "(make leaktop-san)", flush=True)
-        failed += 1
-    p, f = run_pass(f"pass 2: {san['LEAKTOP']} (ASan, UBSan, LSan)", argv,
-                    san, "san/")
-    passed, failed = passed + p, failed + f
+    counts = []
+    try:
+        counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, ""))
+        counts.append(san_preflight(san["LEAKTOP"]))
+        counts.append(run_pass(f"pass 2: {san['LEAKTOP']} (ASan, UBSan, "
+                               "LSan)", argv, san, "san/"))
+    except KeyboardInterrupt:
+        print("FAIL interrupted: test run interrupted", flush=True)
+        counts.append((0, 1))
+    passed, failed = (sum(c[i] for c in counts) for i in (0, 1))
     print(f"{passed} passed, {failed} failed", flush=True)
     return 1 if failed else 0
 

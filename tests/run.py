@@ -202,14 +202,49 @@ class Ctx:
         self.procs = []
         self.runs = []
         self.notes = []
+        self.leaktop_errs = []   # (argv, stderr file) of leaktop runs
+        self.san = None          # (argv, report) found at cleanup
 
     def popen(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
-        # Own session: the whole group can be killed without touching us.
-        p = subprocess.Popen([str(a) for a in argv], start_new_session=True,
-                             **kw)
+        argv = [str(a) for a in argv]
+        f = self.keep_stderr(argv, kw) if argv[0] == str(LEAKTOP) else None
+        try:
+            # Own session: the whole group can be killed without us.
+            p = subprocess.Popen(argv, start_new_session=True, **kw)
+        finally:
+            if f:
+                f.close()
         self.procs.append(p)
         return p
+
+    def keep_stderr(self, argv, kw):
+        """Note where a leaktop run's stderr goes, into a file rather than
+        nowhere, for the sanitizer check at cleanup (pipes are read into
+        ctx.runs). Returns the file it opened, for the caller to close."""
+        err = kw.get("stderr")
+        if err in (None, subprocess.DEVNULL):
+            path = self.tmp / f"leaktop-{len(self.leaktop_errs)}.err"
+            self.leaktop_errs.append((argv, path))
+            kw["stderr"] = open(path, "wb")
+            return kw["stderr"]
+        if isinstance(getattr(err, "name", None), str):
+            self.leaktop_errs.append((argv, Path(err.name)))
+        return None
+
+    def sanitizer_check(self):
+        """The first sanitizer report in any leaktop stderr: (argv, lines)."""
+        texts = [(r.argv, r.err) for r in self.runs]
+        for argv, path in self.leaktop_errs:
+            try:
+                texts.append((argv, path.read_text(errors="replace")))
+            except OSError:
+                pass
+        for argv, text in texts:
+            san = sanitizer_report(text)
+            if san:
+                return argv, san
+        return None
 
     def start_target(self, name, *args, wait_ready=True, env=None):
         """Start a target directly (for -p tests); wait for its "ready"."""
@@ -317,6 +352,7 @@ class Ctx:
                         f.close()
                     except OSError:
                         pass
+        self.san = self.sanitizer_check()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def dump(self):
@@ -2103,13 +2139,11 @@ class Runner:
         finally:
             ctx.cleanup()
         # Whatever the test checked: a sanitizer report fails it.
-        for r in ctx.runs:
-            san = sanitizer_report(r.err)
-            if san:
-                why = f"sanitizer report from {' '.join(r.argv)}: {san[0]}" + \
-                      (f" (and: {why})" if why else "")
-                details = san + details
-                break
+        if ctx.san:
+            argv, san = ctx.san
+            why = f"sanitizer report from {' '.join(argv)}: {san[0]}" + \
+                  (f" (and: {why})" if why else "")
+            details = san + details
         self.result(name, why is None, why, details)
 
 
@@ -2242,7 +2276,6 @@ def t_snap_daemon_comm(ctx):
         kill_tree(p)
         raise TestFailure("daemon did not stop within 30 s of SIGTERM")
     log = (ctx.tmp / "daemon.err").read_text(errors="replace")
-    ctx.runs.append(Run(argv, p.returncode, "", log))
     check(p.returncode == 0, f"daemon exit status {p.returncode}: {log[-500:]}")
     for t in (a, b):
         sub = d / f"idle-{t.pid}"

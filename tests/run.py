@@ -3,14 +3,24 @@
 """leaktop test runner: unit tests plus integration tests against the
 programs in tests/targets (build them first: make -C tests/targets).
 
-Usage: python3 tests/run.py [--list] [SUBSTRING...]
+Usage: python3 tests/run.py [--list] [--san] [SUBSTRING...]
 
 With SUBSTRINGs only the tests whose names contain one of them run (the
 preflight checks always run).  Prints "PASS name" or "FAIL name: reason"
 per test and ends with one line "N passed, N failed"; exits 1 if anything
 failed.  Needs root, Python 3 standard library only.
 
-Environment: LEAKTOP  path of the binary under test (default <repo>/leaktop)
+--san runs the selected tests twice: with LEAKTOP, then with the ASan and
+UBSan build (build-san/, `make leaktop-san`), with names prefixed "san/".
+Each pass ends with its own "N passed, N failed" line, and the last line
+counts both.
+
+A sanitizer report (ASan, UBSan, LeakSanitizer) in the stderr of any
+leaktop run or of the unit tests fails that test.
+
+Environment: LEAKTOP             the binary under test (default <repo>/leaktop)
+             LEAKTOP_UNIT_TESTS  the unit test binary (default
+                                 <repo>/tests/unit/unit_tests)
 """
 
 import json
@@ -32,8 +42,10 @@ TESTS_DIR = REPO / "tests"
 TARGETS_DIR = TESTS_DIR / "targets"
 BUILD = TARGETS_DIR / "build"
 DATA = TESTS_DIR / "data"
-UNIT_TESTS = TESTS_DIR / "unit" / "unit_tests"
+UNIT_TESTS = Path(os.environ.get("LEAKTOP_UNIT_TESTS") or
+                  TESTS_DIR / "unit" / "unit_tests")
 LEAKTOP = Path(os.environ.get("LEAKTOP") or REPO / "leaktop")
+SAN_BUILD = REPO / "build-san"
 JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -57,6 +69,31 @@ PLAUSIBLE_SYMBOL = re.compile(r"^[A-Za-z_.$][\w.$@:<>,~*&()\[\] '+=!/|^%-]*$")
 HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 
 PF_KTHREAD = 0x00200000
+
+# For a sanitized leaktop (harmless to anything else): stop at the first
+# report, leak check at exit, an exit status leaktop never uses.
+SAN_EXIT = 66
+os.environ.setdefault("ASAN_OPTIONS", f"halt_on_error=1:detect_leaks=1:"
+                      f"exitcode={SAN_EXIT}")
+os.environ.setdefault("UBSAN_OPTIONS", f"halt_on_error=1:print_stacktrace=1:"
+                      f"exitcode={SAN_EXIT}")
+SAN_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+def sanitizer_report(text):
+    """The lines of the first sanitizer report in text, or None."""
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        if any(m in ln for m in SAN_MARKS):
+            return lines[i:i + 30]
+    return None
+
+
+def linked_sanitizers(exe):
+    """The sanitizer runtimes exe loads (its DT_NEEDED libasan, libubsan)."""
+    r = subprocess.run(["readelf", "-d", str(exe)], capture_output=True,
+                       text=True, timeout=30)
+    return {n for n in ("libasan", "libubsan") if f"[{n}.so" in r.stdout}
 
 
 class TestFailure(Exception):
@@ -165,14 +202,49 @@ class Ctx:
         self.procs = []
         self.runs = []
         self.notes = []
+        self.leaktop_errs = []   # (argv, stderr file) of leaktop runs
+        self.san = None          # (argv, report) found at cleanup
 
     def popen(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
-        # Own session: the whole group can be killed without touching us.
-        p = subprocess.Popen([str(a) for a in argv], start_new_session=True,
-                             **kw)
+        argv = [str(a) for a in argv]
+        f = self.keep_stderr(argv, kw) if argv[0] == str(LEAKTOP) else None
+        try:
+            # Own session: the whole group can be killed without us.
+            p = subprocess.Popen(argv, start_new_session=True, **kw)
+        finally:
+            if f:
+                f.close()
         self.procs.append(p)
         return p
+
+    def keep_stderr(self, argv, kw):
+        """Note where a leaktop run's stderr goes, into a file rather than
+        nowhere, for the sanitizer check at cleanup (pipes are read into
+        ctx.runs). Returns the file it opened, for the caller to close."""
+        err = kw.get("stderr")
+        if err in (None, subprocess.DEVNULL):
+            path = self.tmp / f"leaktop-{len(self.leaktop_errs)}.err"
+            self.leaktop_errs.append((argv, path))
+            kw["stderr"] = open(path, "wb")
+            return kw["stderr"]
+        if isinstance(getattr(err, "name", None), str):
+            self.leaktop_errs.append((argv, Path(err.name)))
+        return None
+
+    def sanitizer_check(self):
+        """The first sanitizer report in any leaktop stderr: (argv, lines)."""
+        texts = [(r.argv, r.err) for r in self.runs]
+        for argv, path in self.leaktop_errs:
+            try:
+                texts.append((argv, path.read_text(errors="replace")))
+            except OSError:
+                pass
+        for argv, text in texts:
+            san = sanitizer_report(text)
+            if san:
+                return argv, san
+        return None
 
     def start_target(self, name, *args, wait_ready=True, env=None):
         """Start a target directly (for -p tests); wait for its "ready"."""
@@ -206,6 +278,23 @@ class Ctx:
         p.argv = [str(a) for a in argv]
         return p
 
+    def wait_tracing(self, p, timeout=30):
+        """Wait for leaktop's "tracing pid" line, printed once every probe
+        is attached; what it read goes back into the run's stderr."""
+        p.err_read = b""
+        deadline = time.monotonic() + timeout
+        fd = p.stderr.fileno()
+        while b"leaktop: tracing pid" not in p.err_read:
+            left = deadline - time.monotonic()
+            check(left > 0, f"leaktop did not report tracing within "
+                  f"{timeout}s")
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 4096)
+                check(chunk, "leaktop exited before tracing: " +
+                      p.err_read.decode(errors="replace")[-300:])
+                p.err_read += chunk
+
     def finish_leaktop(self, p, timeout):
         try:
             out, err = p.communicate(timeout=timeout)
@@ -214,6 +303,7 @@ class Ctx:
             kill_tree(p)
             out, err = p.communicate()
             timed_out = True
+        err = getattr(p, "err_read", b"") + err
         run = Run(p.argv, p.returncode, out.decode(errors="replace"),
                   err.decode(errors="replace"))
         self.runs.append(run)
@@ -262,6 +352,7 @@ class Ctx:
                         f.close()
                     except OSError:
                         pass
+        self.san = self.sanitizer_check()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def dump(self):
@@ -1081,6 +1172,7 @@ def t_not_root(ctx):
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
                         "--clear-groups", str(exe), "-p", "1"],
                        capture_output=True, text=True, timeout=10)
+    ctx.runs.append(Run(r.args, r.returncode, r.stdout, r.stderr))
     check(r.returncode == 1, f"exit status {r.returncode}, want 1")
     check("CAP_BPF" in r.stderr and r.stderr.count("\n") == 1,
           f"stderr does not name CAP_BPF in one line: {r.stderr!r}")
@@ -1301,12 +1393,13 @@ def t_attach_busy(ctx):
     e.done()
 
 
-@test("attach_until_exit")
-def t_attach_until_exit(ctx):
-    t = ctx.start_target("leaky", "--wait")
+def attach_leaky_until_exit(ctx, env=None):
+    """leaktop -p on leaky --wait (started with env), which then does its
+    work and exits; returns leaktop's report."""
+    t = ctx.start_target("leaky", "--wait", env=env)
     j = ctx.tmp / "report.json"
     lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
-    ctx.wait_attached(t, lt)
+    ctx.wait_tracing(lt)
     check(lt.poll() is None, "leaktop exited before the target did")
     t.stdin.write(b"go\n")
     t.stdin.flush()
@@ -1317,7 +1410,12 @@ def t_attach_until_exit(ctx):
         raise TestFailure("target leaky did not finish its work")
     r = ctx.finish_leaktop(lt, timeout=20)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
-    rep = load_report(j)
+    return load_report(j)
+
+
+@test("attach_until_exit")
+def t_attach_until_exit(ctx):
+    rep = attach_leaky_until_exit(ctx)
     e = Errors()
     e.check(rep["target_exited"] is True, "target_exited is not true")
     s = site_by_caller(rep, "leak_site")
@@ -1430,7 +1528,12 @@ def t_jemalloc(ctx):
     check(JEMALLOC.exists(), f"{JEMALLOC} missing: apt-get install "
           "libjemalloc2")
     env = dict(os.environ, LD_PRELOAD=str(JEMALLOC))
-    r, rep = run_target_cmd(ctx, "leaky", env=env)
+    # A sanitized leaktop cannot carry the LD_PRELOAD a command it starts
+    # would inherit (ASan's runtime must be loaded first): it attaches.
+    if linked_sanitizers(LEAKTOP):
+        rep = attach_leaky_until_exit(ctx, env)
+    else:
+        _, rep = run_target_cmd(ctx, "leaky", env=env)
     e = Errors()
     e.check("jemalloc" in rep["memory"]["allocator"],
             f"allocator is {rep['memory']['allocator']!r}")
@@ -1997,6 +2100,10 @@ class Runner:
         except (OSError, subprocess.TimeoutExpired) as ex:
             self.result("unit_tests", False, f"could not run: {ex}")
             return
+        san = sanitizer_report(r.stderr)
+        if san:
+            self.result("unit_tests", False, f"sanitizer report: {san[0]}",
+                        san)
         seen = fails = 0
         for ln in r.stdout.splitlines():
             m = re.match(r"^(ok|FAIL)\s+(\S+)\s*(.*)$", ln)
@@ -2021,17 +2128,23 @@ class Runner:
             self.result(name, False, "cannot run: " + "; ".join(why_not))
             return
         ctx = Ctx(name)
+        why, details = None, []
         try:
             fn(ctx)
         except TestFailure as ex:
-            self.result(name, False, str(ex), ctx.dump())
+            why, details = str(ex), ctx.dump()
         except Exception as ex:
-            self.result(name, False, f"{type(ex).__name__}: {ex}",
-                        traceback.format_exc().splitlines() + ctx.dump())
-        else:
-            self.result(name, True)
+            why = f"{type(ex).__name__}: {ex}"
+            details = traceback.format_exc().splitlines() + ctx.dump()
         finally:
             ctx.cleanup()
+        # Whatever the test checked: a sanitizer report fails it.
+        if ctx.san:
+            argv, san = ctx.san
+            why = f"sanitizer report from {' '.join(argv)}: {san[0]}" + \
+                  (f" (and: {why})" if why else "")
+            details = san + details
+        self.result(name, why is None, why, details)
 
 
 
@@ -2191,13 +2304,13 @@ def t_snap_corrupt(ctx):
 # System-wide (-a)
 
 
-def start_system(ctx, args, timeout=30):
+def start_system(ctx, args, timeout=30, env=None):
     """leaktop -a ARGS in the background, stderr to a file; returns once it
     says it traces every process."""
     err_p = ctx.tmp / "system.err"
     with open(err_p, "wb") as err:
         p = ctx.popen([LEAKTOP, "-a", *args], stdout=subprocess.DEVNULL,
-                      stderr=err)
+                      stderr=err, env=env)
     deadline = time.monotonic() + timeout
     while "tracing every process" not in err_p.read_text(errors="replace"):
         check(p.poll() is None, f"leaktop -a exited with {p.returncode}: "
@@ -2362,7 +2475,11 @@ def vm_rss_kb(pid):
 def t_system_churn(ctx):
     """Processes come and go under -a: each one's records and state are
     dropped when it exits, so maps and leaktop's memory stay bounded."""
-    lt = start_system(ctx, ["-d", "40", "--min-block", "1"])
+    # A sanitized leaktop: ASan holds up to 256 MB of freed memory back
+    # (its quarantine), which would count as growth here; 16 MB of it.
+    env = dict(os.environ, ASAN_OPTIONS=os.environ["ASAN_OPTIONS"] +
+               ":quarantine_size_mb=16")
+    lt = start_system(ctx, ["-d", "40", "--min-block", "1"], env=env)
     unjoined = BUILD / "threads_unjoined"
 
     def churn(n):
@@ -2396,7 +2513,73 @@ def t_system_churn(ctx):
     e.done()
 
 
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def run_pass(label, argv, env, prefix):
+    """One run of this script as a child, its output passed through with
+    prefix on the test names. Returns its (passed, failed)."""
+    print(f"== {label} ==", flush=True)
+    t0 = time.monotonic()
+    p = subprocess.Popen([sys.executable, __file__, *argv], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, text=True,
+                         errors="replace")
+    counts = None
+    for ln in p.stdout:
+        ln = ln.rstrip("\n")
+        m = SUMMARY.match(ln)
+        if m:
+            counts = int(m.group(1)), int(m.group(2))
+        elif prefix and ln.startswith(("PASS ", "FAIL ")):
+            ln = ln[:5] + prefix + ln[5:]
+        print(ln, flush=True)
+    p.wait()
+    print(f"== {label}: {time.monotonic() - t0:.0f} s ==", flush=True)
+    if not counts:
+        print(f"FAIL {prefix}run: ended (status {p.returncode}) without "
+              "a summary line", flush=True)
+        return 0, 1
+    if p.returncode != 0 and not counts[1]:
+        print(f"FAIL {prefix}run: exit status {p.returncode}", flush=True)
+        return counts[0], 1
+    return counts
+
+
+def san_preflight(exe):
+    """(passed, failed) of the check that exe is the sanitized build."""
+    got = linked_sanitizers(exe)
+    if got == {"libasan", "libubsan"}:
+        print("PASS san/preflight_sanitized", flush=True)
+        return 1, 0
+    print(f"FAIL san/preflight_sanitized: {exe} loads "
+          f"{sorted(got) or 'no sanitizer'}, want libasan and libubsan "
+          "(make leaktop-san)", flush=True)
+    return 0, 1
+
+
+def main_san(argv):
+    """The selected tests with LEAKTOP, then with the sanitized build."""
+    argv = [a for a in argv if a != "--san"]
+    san = dict(os.environ, LEAKTOP=str(SAN_BUILD / "leaktop"),
+               LEAKTOP_UNIT_TESTS=str(SAN_BUILD / "unit_tests"))
+    counts = []
+    try:
+        counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, ""))
+        counts.append(san_preflight(san["LEAKTOP"]))
+        counts.append(run_pass(f"pass 2: {san['LEAKTOP']} (ASan, UBSan, "
+                               "LSan)", argv, san, "san/"))
+    except KeyboardInterrupt:
+        print("FAIL interrupted: test run interrupted", flush=True)
+        counts.append((0, 1))
+    passed, failed = (sum(c[i] for c in counts) for i in (0, 1))
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv):
+    if "--san" in argv and "--list" not in argv:
+        return main_san(argv)
     if "--list" in argv:
         for name, _, _ in TESTS:
             print(name)

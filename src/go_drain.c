@@ -70,11 +70,14 @@ static bool is_system(struct symbolizer *sym, struct go_state *gs, uint64_t star
 
 static const char *reason_name(const struct go_state *gs, const struct go_g *g)
 {
-	static const char *const status[] = { "idle", "runnable", "running", "syscall" };
+	/* runtime2.go: _Gcopystack (8) is a running goroutine growing its
+	 * stack, _Gpreempted (9) one suspended to resume. */
+	static const char *const status[] = { "idle", "runnable", "running", "syscall",
+					      NULL, NULL, NULL, NULL, "running", "runnable" };
 	const char *r;
 
 	if (g->status != GO_WAITING)
-		return g->status < 4 ? status[g->status] : "other";
+		return g->status < 10 && status[g->status] ? status[g->status] : "other";
 	r = g->reason < 64 ? gs->layout.wait_reason[g->reason] : NULL;
 	return r ? r : "waiting";
 }

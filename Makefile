@@ -1,13 +1,25 @@
 # leaktop build. `make` builds ./leaktop; `make test` builds and runs the
-# whole suite; `make soak` the soak tests (minutes); `make bench` runs the
-# overhead benchmark.
+# whole suite twice, plain and under ASan/UBSan; `make soak` the soak tests
+# (minutes); `make bench` runs the overhead benchmark. `make leaktop-san`
+# (or `make SAN=1`) builds the sanitized leaktop and unit tests in
+# build-san/, apart from build/.
 CC ?= gcc
 CLANG ?= clang
 BPFTOOL ?= bpftool
 VERSION := 0.1.0
 
 BUILD := build
+LEAKTOP_BIN := leaktop
+UNIT_BIN := tests/unit/unit_tests
 CFLAGS ?= -O2 -g
+# The sanitized build: its own objects, so the two never mix.
+ifeq ($(SAN),1)
+BUILD := build-san
+LEAKTOP_BIN := $(BUILD)/leaktop
+UNIT_BIN := $(BUILD)/unit_tests
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
+	-fno-sanitize-recover=undefined
+endif
 CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc -DLEAKTOP_VERSION='"$(VERSION)"'
 LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lstdc++ -lm
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Ivmlinux -Iinclude
@@ -18,11 +30,11 @@ SRCS := $(wildcard src/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
 LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
 
-.PHONY: all clean test soak bench vmlinux unit targets format demo
+.PHONY: all clean test soak bench vmlinux unit targets format demo leaktop-san
 # Keep the BPF object and skeleton: they are build products, not temporaries.
 .SECONDARY:
 
-all: leaktop
+all: $(LEAKTOP_BIN)
 
 $(BUILD):
 	mkdir -p $@
@@ -36,14 +48,17 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 $(BUILD)/%.o: src/%.c $(SKELS) $(wildcard src/*.h include/*.h) | $(BUILD)
 	$(CC) $(CFLAGS) -c $< -o $@
 
-leaktop: $(OBJS)
+$(LEAKTOP_BIN): $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+leaktop-san:
+	$(MAKE) SAN=1 build-san/leaktop build-san/unit_tests
 
 # Regenerate the committed vmlinux.h from the running kernel's BTF.
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
 
-tests/unit/unit_tests: tests/unit/unit_tests.c tests/unit/check.c tests/unit/check.h tests/unit/gobin_tests.c \
+$(UNIT_BIN): tests/unit/unit_tests.c tests/unit/check.c tests/unit/check.h tests/unit/gobin_tests.c \
 		tests/unit/render_tests.c tests/unit/snapfile_tests.c $(LIB_OBJS)
 	$(CC) $(CFLAGS) -o $@ $(filter %.c %.o,$^) $(LDLIBS)
 
@@ -68,13 +83,14 @@ $(GO_UNIT)/hello_nocompress: tests/unit/go/hello.go
 $(GO_UNIT)/hello_zdebug: $(GO_UNIT)/hello_nocompress
 	objcopy --compress-debug-sections=zlib-gnu $< $@
 
-unit: tests/unit/unit_tests $(GO_UNIT_BINS)
+unit: $(UNIT_BIN) $(GO_UNIT_BINS)
 
 targets:
 	$(MAKE) -C tests/targets
 
-test: leaktop unit targets
-	python3 tests/run.py
+# Both passes in one run; the last line counts both.
+test: leaktop unit targets leaktop-san
+	python3 tests/run.py --san
 
 soak: leaktop targets
 	python3 tests/run.py --soak
@@ -90,5 +106,5 @@ format:
 	clang-format -i src/*.c src/*.h include/*.h bpf/*.c tests/unit/*.c
 
 clean:
-	rm -rf $(BUILD) leaktop tests/unit/unit_tests tests/unit/go/build
+	rm -rf build build-san leaktop tests/unit/unit_tests tests/unit/go/build
 	$(MAKE) -C tests/targets clean

@@ -21,12 +21,15 @@ char LICENSE[] SEC("license") = "GPL";
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);	/* resized by userspace: --max-allocs */
-	__type(key, __u64);
+	__type(key, struct lt_alloc_key);
 	__type(value, struct lt_alloc);
 } allocs SEC(".maps");
 
+/* Not preallocated: a new stack is rare, and --max-stacks of them
+ * preallocated cost 39 MiB of kernel memory for the 17 a server used. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, 1);	/* resized by userspace: --max-stacks + 1 */
 	__type(key, __u64);
 	__type(value, struct lt_site);
@@ -49,6 +52,25 @@ struct {
 	__type(value, __u64);
 } lost SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_draws);
+} draws SEC(".maps");
+
+/* 0: track every allocation; else the mean bytes between tracked ones. */
+const volatile __u64 sample_bytes;
+/* Tracing every process (-a): site ids mix in the tgid; leaktop's own
+ * allocations are left out. */
+const volatile bool all_procs;
+const volatile __u32 self_tgid;
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
+}
+
 /* Scratch for building a site: too big for the 512-byte BPF stack. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -58,10 +80,11 @@ struct {
 } scratch SEC(".maps");
 
 /*
- * The address space traced, taken from the first event (the probes go in
- * before the program runs or while it runs). After an exec the probes
- * fire in the new program too (same thread group): its calls are not
- * ours to charge, and userspace ends the trace when it notices.
+ * One process (not -a): the address space traced, taken from the first
+ * event (the probes go in before the program runs or while it runs).
+ * After an exec the probes fire in the new program too (same thread
+ * group): its calls are not ours to charge, and userspace ends the trace
+ * when it notices.
  */
 __u64 traced_mm;
 
@@ -85,8 +108,9 @@ static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
 	if (!s)
 		return 0;
 	s->st.kind = kind;
+	s->tgid = current_tgid();
 	walk_user_stack(ctx, &s->st);
-	h = frames_hash(&s->st);
+	h = frames_hash(&s->st, all_procs ? s->tgid : 0);
 	if (bpf_map_lookup_elem(&sites, &h))
 		return h;
 	s->bytes = 0;
@@ -113,15 +137,27 @@ static __always_inline void site_add(__u64 id, __s64 bytes, __s64 count)
 	__sync_fetch_and_add(&s->count, count);
 }
 
+static __always_inline struct lt_alloc_key akey(__u64 addr)
+{
+	return (struct lt_alloc_key){ .addr = addr, .tgid = all_procs ? current_tgid() : 0 };
+}
+
 static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 {
 	struct lt_alloc a = { .size = size, .ts_ns = ts, .stack_id = id };
-	struct lt_alloc *old = bpf_map_lookup_elem(&allocs, &addr);
+	struct lt_alloc_key k = akey(addr);
+	struct lt_alloc *old;
 
-	/* A block we still hold at this address was freed unseen: drop it. */
-	if (old && bpf_map_delete_elem(&allocs, &addr) == 0)
+	/* The common case in one map operation; a block still held at this
+	 * address was freed unseen: drop it first. */
+	if (bpf_map_update_elem(&allocs, &k, &a, BPF_NOEXIST) == 0) {
+		site_add(id, size, 1);
+		return;
+	}
+	old = bpf_map_lookup_elem(&allocs, &k);
+	if (old && bpf_map_delete_elem(&allocs, &k) == 0)
 		site_add(old->stack_id, -(__s64)old->size, -1);
-	if (bpf_map_update_elem(&allocs, &addr, &a, BPF_ANY)) {
+	if (bpf_map_update_elem(&allocs, &k, &a, BPF_ANY)) {
 		lt_count_lost(&lost, LT_LOST_ALLOC_MAP_FULL);
 		return;
 	}
@@ -131,12 +167,21 @@ static __always_inline void charge(__u64 addr, __u64 size, __u64 id, __u64 ts)
 /* Remove addr's record; returns 1 and fills *out when one was held. */
 static __always_inline int take(__u64 addr, struct lt_alloc *out)
 {
-	struct lt_alloc *a = bpf_map_lookup_elem(&allocs, &addr);
+	struct lt_alloc_key k = akey(addr);
+	struct lt_alloc *a = bpf_map_lookup_elem(&allocs, &k);
 
 	if (!a)
 		return 0;
 	*out = *a;
-	return bpf_map_delete_elem(&allocs, &addr) == 0;
+	return bpf_map_delete_elem(&allocs, &k) == 0;
+}
+
+/* Put back a block a failed realloc/munmap/mremap released at entry. */
+static __always_inline void restore(__u64 addr, struct lt_alloc *a)
+{
+	struct lt_alloc_key k = akey(addr);
+
+	bpf_map_update_elem(&allocs, &k, a, BPF_ANY);
 }
 
 static __always_inline void uncharge(struct lt_alloc *a)
@@ -167,6 +212,37 @@ static __always_inline int in_call(struct lt_inflight *f)
 	return 0;
 }
 
+static __always_inline __s64 next_distance(void)
+{
+	__u32 zero = 0;
+	struct lt_draws *t = bpf_map_lookup_elem(&draws, &zero);
+	__u64 d;
+
+	if (!t)
+		return sample_bytes;
+	d = t->d[bpf_get_prandom_u32() & (LT_DRAWS - 1)];
+	return d ? d : 1;
+}
+
+/*
+ * Is this allocation one of the sample? Unsampled calls skip the stack
+ * walk and the map updates, which are most of a tracked call's cost; they
+ * still nest, and realloc still releases a sampled old block.
+ */
+static __always_inline __u32 take_sample(struct lt_inflight *f, __u32 kind, __u64 size)
+{
+	if (!sample_bytes || kind == LT_MUNMAP || kind == LT_MREMAP || kind == LT_PTHREAD_CREATE)
+		return 1;
+	if (f->sample_left <= 0)
+		f->sample_left = next_distance();
+	if ((__s64)size < f->sample_left) {
+		f->sample_left -= size;
+		return 0;
+	}
+	f->sample_left = next_distance();
+	return 1;
+}
+
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg,
 				    int take_old)
 {
@@ -184,12 +260,13 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size,
 	f->size = size;
 	f->arg = arg;
 	f->depth = 0;
-	f->stack_id = stack_id(ctx, kind);
+	f->sampled = take_sample(f, kind, size);
+	f->stack_id = f->sampled ? stack_id(ctx, kind) : 0;
 	/* Realloc-like calls release the old block at entry so a racing
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
 	f->has_old = take_old && arg ? take(arg, &f->old) : 0;
-	f->start_ns = bpf_ktime_get_ns();
+	f->start_ns = bpf_ktime_get_ns();	/* also the block's birth time */
 	f->active = 1;
 	return 0;
 }
@@ -234,7 +311,7 @@ int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 {
 	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
 
-	if (other_program())
+	if (all_procs ? current_tgid() == self_tgid : other_program())
 		return 0;
 	switch (kind) {
 	case LT_FREE:
@@ -277,7 +354,7 @@ static __always_inline void finish_munmap(struct lt_inflight *f, long ret)
 	if (!f->has_old)
 		return;
 	if (ret != 0) {	/* failed: the region is still there */
-		bpf_map_update_elem(&allocs, &f->arg, o, BPF_ANY);
+		restore(f->arg, o);
 		return;
 	}
 	uncharge(o);
@@ -290,13 +367,13 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 {
 	if (failed) {
 		if (f->has_old)
-			bpf_map_update_elem(&allocs, &f->arg, &f->old, BPF_ANY);
+			restore(f->arg, &f->old);
 		return;
 	}
 	if (f->has_old)
 		uncharge(&f->old);
-	if (ret && f->size)
-		charge(ret, f->size, f->stack_id, bpf_ktime_get_ns());
+	if (ret && f->size && f->sampled)
+		charge(ret, f->size, f->stack_id, f->start_ns);
 }
 
 SEC("uretprobe")
@@ -305,7 +382,7 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	struct lt_inflight *f = current_call(0);
 	__u64 ptr = 0;
 
-	if (!f || !f->active || other_program())
+	if (!f || !f->active || (!all_procs && other_program()))
 		return 0;
 	if (f->depth) {
 		f->depth--;
@@ -341,7 +418,51 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	default:
 		ptr = ret;
 	}
-	if (ptr)
-		charge(ptr, f->size, f->stack_id, bpf_ktime_get_ns());
+	if (ptr && f->sampled)
+		charge(ptr, f->size, f->stack_id, f->start_ns);
+	return 0;
+}
+
+/*
+ * Ages at report time without copying the per-address map out: this
+ * iterator walks it in the kernel and folds each block into its site's
+ * row of ages (a million blocks were 76% of leaktop's CPU when copied out
+ * in batches). Userspace clears ages and sets the filters first.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);	/* resized by userspace: as sites */
+	__type(key, __u64);
+	__type(value, struct lt_age);
+} ages SEC(".maps");
+
+__u64 age_born_before;	/* --min-age: only blocks born before this; 0 all */
+__u32 age_tgid;		/* -a: only this process's blocks */
+
+SEC("iter/bpf_map_elem")
+int alloc_ages(struct bpf_iter__bpf_map_elem *ctx)
+{
+	struct lt_alloc_key *k = ctx->key;
+	struct lt_alloc *a = ctx->value;
+	struct lt_age zero = {}, *g;
+	__u64 id;
+
+	if (!k || !a)
+		return 0;
+	if ((age_tgid && k->tgid != age_tgid) || (age_born_before && a->ts_ns >= age_born_before))
+		return 0;
+	id = a->stack_id;
+	g = bpf_map_lookup_elem(&ages, &id);
+	if (!g) {
+		bpf_map_update_elem(&ages, &id, &zero, BPF_NOEXIST);
+		g = bpf_map_lookup_elem(&ages, &id);
+		if (!g)
+			return 0;
+	}
+	g->bytes += a->size;
+	g->count++;
+	if (!g->oldest_ns || a->ts_ns < g->oldest_ns)
+		g->oldest_ns = a->ts_ns;
 	return 0;
 }

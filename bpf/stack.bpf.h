@@ -47,10 +47,11 @@ static __always_inline void walk_user_stack(struct pt_regs *regs, struct lt_fram
 	s->nr = n;
 }
 
-/* Stack id: a 64-bit hash of the frames and kind, never 0 (0 = unknown). */
-static __always_inline __u64 frames_hash(const struct lt_frames *s)
+/* Stack id: a 64-bit hash of the frames and kind, never 0 (0 = unknown);
+ * seed (the tgid when tracing every process) keeps processes apart. */
+static __always_inline __u64 frames_hash(const struct lt_frames *s, __u32 seed)
 {
-	__u64 h = 0xcbf29ce484222325ULL ^ s->kind;
+	__u64 h = (0xcbf29ce484222325ULL ^ s->kind) + ((__u64)seed << 32);
 
 	for (int i = 0; i < LT_MAX_FRAMES; i++) {
 		if (i >= s->nr)
@@ -86,7 +87,7 @@ static __always_inline __u64 lt_intern_frames(struct pt_regs *ctx, void *scratch
 		return 0;
 	s->kind = 0;
 	walk_user_stack(ctx, s);
-	h = frames_hash(s);
+	h = frames_hash(s, 0);
 	if (bpf_map_lookup_elem(stacks, &h) || bpf_map_update_elem(stacks, &h, s, BPF_NOEXIST) == 0 ||
 	    bpf_map_lookup_elem(stacks, &h))
 		return h;

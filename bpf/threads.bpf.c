@@ -25,7 +25,9 @@ char LICENSE[] SEC("license") = "GPL";
 #define PTHREAD_ATTR_FLAGS_OFF 8
 #define ATTR_FLAG_DETACHSTATE 1
 
-const volatile __u32 target_tgid;
+const volatile __u32 target_tgid;	/* 0: every process but self_tgid */
+const volatile __u32 self_tgid;
+#define PF_KTHREAD 0x00200000
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -44,7 +46,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);	/* resized with threads */
-	__type(key, __u64);
+	__type(key, struct lt_pthread_key);
 	__type(value, __u32);
 } pthreads SEC(".maps");
 
@@ -78,9 +80,19 @@ struct {
 	__type(value, struct tcall);
 } tcalls SEC(".maps");
 
+/* t is a trusted pointer (tracepoint argument, iterator): direct reads. */
 static __always_inline int ours(struct task_struct *t)
 {
-	return BPF_CORE_READ(t, tgid) == target_tgid;
+	__u32 tgid = t->tgid;
+
+	if (target_tgid)
+		return tgid == target_tgid;
+	return tgid != self_tgid && !(t->flags & PF_KTHREAD);
+}
+
+static __always_inline __u32 current_tgid(void)
+{
+	return bpf_get_current_pid_tgid() >> 32;
 }
 
 static __always_inline struct tcall *current_tcall(int create)
@@ -109,8 +121,10 @@ static __always_inline __u64 intern_create_stack(struct pt_regs *ctx)
 	if (!s)
 		return 0;
 	s->st.kind = 0;
+	s->tgid = current_tgid();
 	walk_user_stack(ctx, &s->st);
-	h = frames_hash(&s->st);
+	/* Each process its own sites, even running the same code. */
+	h = frames_hash(&s->st, target_tgid ? 0 : s->tgid);
 	if (bpf_map_lookup_elem(&tsites, &h))
 		return h;
 	s->live = s->unjoined = 0;
@@ -139,11 +153,11 @@ static __always_inline int on_create(struct pt_regs *ctx, void *attr)
 
 static __always_inline void forget(__u32 tid, struct lt_thread *t)
 {
-	__u64 pt = t->pthread;
+	struct lt_pthread_key pk = { .pthread = t->pthread, .tgid = t->tgid };
 
 	bpf_map_delete_elem(&threads, &tid);
-	if (pt)
-		bpf_map_delete_elem(&pthreads, &pt);
+	if (pk.pthread)
+		bpf_map_delete_elem(&pthreads, &pk);
 }
 
 /* An exited joinable thread is joined or detached now: nothing left to
@@ -171,19 +185,29 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(thread_fork, struct task_struct *parent, struct task_struct *child)
 {
 	struct lt_thread t = {};
+	struct lt_pthread_key pk;
 	struct lt_tsite *s;
 	struct pt_regs *r;
 	struct tcall *c;
 	__u32 tid;
 
-	if (!ours(child) || BPF_CORE_READ(child, pid) == target_tgid)
-		return 0;
 	tid = BPF_CORE_READ(child, pid);
+	t.tgid = BPF_CORE_READ(child, tgid);
+	if (!ours(child))
+		return 0;
+	/* A new process's first thread is not a thread it created; with
+	 * every process traced it is still one of its live threads. */
+	if (tid == t.tgid) {
+		t.flags = LT_T_MAIN;
+		t.created_ns = bpf_ktime_get_ns();
+		if (!target_tgid && bpf_map_update_elem(&threads, &tid, &t, BPF_ANY))
+			lt_count_lost(&tlost, LT_TLOST_THREAD_MAP_FULL);
+		return 0;
+	}
 	/* clone(CLONE_SETTLS) already set the new thread's %fs base, which
 	 * glibc makes the thread's pthread_t. */
 	t.pthread = BPF_CORE_READ(child, thread.fsbase);
 	t.created_ns = bpf_ktime_get_ns();
-	t.syscall = -1;
 	c = current_tcall(0);
 	if (c && c->creating) {
 		t.create_stack = c->create_stack;
@@ -196,8 +220,9 @@ int BPF_PROG(thread_fork, struct task_struct *parent, struct task_struct *child)
 		lt_count_lost(&tlost, LT_TLOST_THREAD_MAP_FULL);
 		return 0;
 	}
+	pk = (struct lt_pthread_key){ .pthread = t.pthread, .tgid = t.tgid };
 	if (t.pthread)
-		bpf_map_update_elem(&pthreads, &t.pthread, &tid, BPF_ANY);
+		bpf_map_update_elem(&pthreads, &pk, &tid, BPF_ANY);
 	s = tsite(t.create_stack);
 	if (s) {
 		__sync_fetch_and_add(&s->live, 1);
@@ -257,10 +282,11 @@ static __always_inline void save_regs(__u64 *regs, struct pt_regs *r)
 }
 
 /*
- * A traced thread going to sleep records when and its user registers
- * (cheap: no stack read); userspace unwinds only threads still asleep
- * past --min-block, from the registers and the live stack. Running again
- * clears it.
+ * A traced thread going to sleep records when, nothing more: this runs at
+ * every context switch of the machine with -a (678 ns per switch when it
+ * also copied the user registers; they stay in the sleeping task's pt_regs
+ * anyway, and the census iterator reads them for the threads userspace
+ * unwinds). Running again clears it.
  */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
@@ -270,19 +296,15 @@ int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_
 	__u32 tid;
 
 	if (prev_state != TASK_RUNNING && ours(prev)) {
-		tid = BPF_CORE_READ(prev, pid);
+		tid = prev->pid;
 		t = bpf_map_lookup_elem(&threads, &tid);
 		if (t) {
-			struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(prev);
-
 			t->blocked_ns = bpf_ktime_get_ns();
 			t->state = prev_state;
-			t->syscall = (__s64)BPF_CORE_READ(r, orig_ax);
-			save_regs(t->regs, r);
 		}
 	}
 	if (ours(next)) {
-		tid = BPF_CORE_READ(next, pid);
+		tid = next->pid;
 		t = bpf_map_lookup_elem(&threads, &tid);
 		if (t)
 			t->blocked_ns = 0;
@@ -290,9 +312,16 @@ int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_
 	return 0;
 }
 
+static __always_inline __u32 *pthread_tid(__u64 pt)
+{
+	struct lt_pthread_key pk = { .pthread = pt, .tgid = current_tgid() };
+
+	return bpf_map_lookup_elem(&pthreads, &pk);
+}
+
 static __always_inline int on_detach(__u64 pt)
 {
-	__u32 *tid = bpf_map_lookup_elem(&pthreads, &pt);
+	__u32 *tid = pthread_tid(pt);
 	struct lt_thread *t;
 
 	if (!tid)
@@ -321,6 +350,8 @@ static __always_inline int on_join(__u64 pt)
 SEC("uprobe")
 int BPF_KPROBE(pthread_entry, __u64 a0, __u64 a1)
 {
+	if (!target_tgid && current_tgid() == self_tgid)
+		return 0;
 	switch (bpf_get_attach_cookie(ctx)) {
 	case LT_TP_CREATE:	/* (thread, attr, start, arg) */
 		return on_create(ctx, (void *)a1);
@@ -343,7 +374,7 @@ static __always_inline int on_join_return(struct tcall *c, long ret)
 	c->joining = 0;
 	if (ret != 0)
 		return 0;
-	tid = bpf_map_lookup_elem(&pthreads, &c->join_arg);
+	tid = pthread_tid(c->join_arg);
 	if (!tid)
 		return 0;
 	t = bpf_map_lookup_elem(&threads, tid);
@@ -380,9 +411,10 @@ int census(struct bpf_iter__task *ctx)
 	struct lt_census c = {};
 	struct pt_regs *r;
 
-	if (!task || task->tgid != target_tgid)
+	if (!task || !ours(task))
 		return 0;
 	c.tid = task->pid;
+	c.tgid = task->tgid;
 	c.state = task->__state;
 	c.pthread = task->thread.fsbase;
 	c.exec_start_ns = task->se.exec_start;

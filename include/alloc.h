@@ -3,13 +3,18 @@
  * Kernel-user contract of bpf/alloc.bpf.c: outstanding native allocations.
  *
  * Maps (sizes set by userspace before load):
- *   allocs   hash  address  -> struct lt_alloc   one record per live block
+ *   allocs   hash  (address, tgid) -> struct lt_alloc  one record per live block
  *   sites    hash  stack id -> struct lt_site    per-stack totals + frames
  *   inflight task storage    -> struct lt_inflight allocator call in progress
  *   lost     percpu array   enum lt_lost         events that could not be recorded
+ *   draws    array[1]       struct lt_draws      sampling distances (--sample-bytes)
+ *   ages     hash  stack id -> struct lt_age     per-site totals and oldest
+ *            birth, filled by the alloc_ages map iterator at each report
  *
  * Stack id 0 is the "unknown stack" site: userspace creates it before the
  * programs run; allocations whose stack cannot be stored are charged there.
+ * When every process is traced (-a), site ids mix in the tgid and each
+ * site says whose it is.
  */
 #ifndef LEAKTOP_ALLOC_H
 #define LEAKTOP_ALLOC_H
@@ -45,6 +50,12 @@ enum lt_lost {
 	LT_LOST_MAX,
 };
 
+struct lt_alloc_key {
+	__u64 addr;
+	__u32 tgid;	/* addresses repeat across processes */
+	__u32 pad;
+};
+
 struct lt_alloc {
 	__u64 size;
 	__u64 ts_ns;	/* CLOCK_MONOTONIC at the allocation */
@@ -52,6 +63,8 @@ struct lt_alloc {
 };
 
 struct lt_site {
+	__u32 tgid;	/* the process whose site it is */
+	__u32 pad;
 	__s64 bytes;	/* outstanding bytes, updated atomically */
 	__s64 count;	/* outstanding allocations */
 	struct lt_frames st;	/* st.kind: enum lt_kind of st.ip[0] */
@@ -65,8 +78,31 @@ struct lt_inflight {
 	__u32 depth;	/* nested allocator calls still to return */
 	__u32 has_old;	/* old holds the released block's record */
 	__u32 active;	/* a call is in progress on this thread */
+	__u32 sampled;	/* the call's block is to be tracked */
+	__u32 pad;
 	__u64 start_ns;	/* when the outermost call entered */
+	__s64 sample_left;	/* bytes to the next sampled allocation; 0 unset */
 	struct lt_alloc old;
+};
+
+/* What the alloc_ages iterator folds per site from the per-address map. */
+struct lt_age {
+	__u64 bytes;
+	__u64 count;
+	__u64 oldest_ns;	/* earliest birth (CLOCK_MONOTONIC) */
+};
+
+/*
+ * Sampling by bytes: the distance to the next sampled allocation is drawn
+ * from an exponential distribution of mean --sample-bytes (as Go's
+ * runtime.MemProfileRate and tcmalloc do), so an allocation of size s is
+ * tracked with probability 1 - exp(-s / rate) whatever came before it.
+ * Userspace fills d[] with the distribution's quantiles; the BPF side picks
+ * one at random per draw.
+ */
+#define LT_DRAWS 1024
+struct lt_draws {
+	__u64 d[LT_DRAWS];
 };
 
 #endif /* LEAKTOP_ALLOC_H */

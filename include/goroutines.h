@@ -4,7 +4,10 @@
  * goroutine of a Go process last parked.
  *
  * Maps:
- *   parks   hash  goid     -> struct lt_park     the goroutine's last park
+ *   parks   hash  (goid, tgid) -> struct lt_park  the goroutine's last park
+ *
+ * The probe's cookie carries the runtime.g offsets of its binary (enum
+ * below), so one program serves Go processes of every version.
  *   glost   percpu array  enum lt_glost
  *
  * There is no wake probe: whether a goroutine is still parked is checked
@@ -20,6 +23,15 @@
 enum lt_glost {
 	LT_GLOST_PARK_MAP_FULL,		/* a park not recorded */
 	LT_GLOST_MAX,
+};
+
+/* Cookie of the gopark probe: g.goid offset | g.gopc offset << 16. */
+#define LT_GO_COOKIE(goid_off, gopc_off) ((__u64)(goid_off) | (__u64)(gopc_off) << 16)
+
+struct lt_park_key {
+	__u64 goid;
+	__u32 tgid;	/* goids repeat across processes */
+	__u32 pad;
 };
 
 struct lt_park {

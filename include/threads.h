@@ -6,12 +6,16 @@
  * Maps:
  *   threads  hash  tid           -> struct lt_thread   one record per thread
  *   tsites   hash  stack id      -> struct lt_tsite    per creation site
- *   pthreads hash  pthread_t     -> tid                for join/detach
+ *   pthreads hash  (pthread_t, tgid) -> tid            for join/detach
  *   tlost    percpu array  enum lt_tlost
  *
  * A record is deleted once nothing can be reported about the thread:
  * exited and (joined or detached). Creation site 0 is "unknown" (threads
  * that existed before leaktop attached, the main thread).
+ *
+ * With target_tgid 0 every process but leaktop is traced (-a): records
+ * carry their tgid and site ids mix it in, so userspace splits the maps
+ * per process.
  */
 #ifndef LEAKTOP_THREADS_H
 #define LEAKTOP_THREADS_H
@@ -42,6 +46,8 @@ enum lt_tlost {
 };
 
 struct lt_thread {
+	__u32 tgid;		/* its process */
+	__u32 pad;
 	__u64 pthread;		/* pthread_t (the thread pointer, %fs base) */
 	__u64 create_stack;	/* creation site stack id; 0 unknown */
 	__u64 created_ns;	/* CLOCK_MONOTONIC; 0 unknown */
@@ -50,21 +56,32 @@ struct lt_thread {
 	__u64 stack_bytes;	/* size of the mapping holding its stack */
 	__u32 flags;		/* enum lt_tflag */
 	__u32 state;		/* task state at the block */
-	__s64 syscall;		/* syscall number at the block, -1 none */
-	__u64 regs[LT_NREGS];	/* user registers at the block */
+};
+
+/* pthread_t values repeat across processes. */
+struct lt_pthread_key {
+	__u64 pthread;
+	__u32 tgid;
+	__u32 pad;
 };
 
 struct lt_tsite {
+	__u32 tgid;		/* the process whose site it is (0: site 0) */
+	__u32 pad;
 	__s64 live;		/* threads alive now */
 	__s64 unjoined;		/* exited, joinable, not joined */
 	__u64 created;		/* threads created since attach */
 	struct lt_frames st;	/* st.ip[0]: pthread_create */
 };
 
-/* What the census iterator writes per thread of the target. */
+/* What the census iterator writes per thread of the target: at attach for
+ * the threads already there, at each report for the registers and
+ * syscall of the sleeping ones. */
 struct lt_census {
 	__u32 tid;
+	__u32 tgid;
 	__u32 state;
+	__u32 pad;
 	__u64 pthread;
 	__u64 exec_start_ns;	/* scheduler clock: when it last ran */
 	__u64 now_ns;		/* scheduler-comparable now */

@@ -11,7 +11,10 @@ packages=(
 	python3             # test runner
 	golang-go           # Go test targets
 	binutils            # objcopy, nm in tests
-	bpftrace            # benchmark: the empty-probe floor
+	bpftrace            # ad-hoc probe-cost checks (the benchmark's floor is tests/bench/emptyprobe.c)
+	redis-server        # benchmark: a real jemalloc server under load
+	redis-tools         # benchmark: redis-benchmark, redis-cli
+	wrk                 # benchmark: HTTP load generator
 )
 
 missing=()

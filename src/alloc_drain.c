@@ -3,9 +3,11 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "clock.h"
 #include "alloc.skel.h"
 #include "alloc_drain.h"
@@ -21,7 +23,38 @@ static const struct lt_stack *site_stack(struct symbolizer *sym, struct stack_ca
 	return stack_cache_get(c, sym, id, &site->st, probe_kind_name(site->st.kind));
 }
 
-int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+/*
+ * With sampling, an allocation of size s was tracked with probability
+ * 1 - exp(-s / rate): each tracked one stands for 1 / that many (the
+ * scaling pprof applies to Go heap profiles).
+ */
+static double sample_weight(double size, double rate)
+{
+	if (!rate)
+		return 1;
+	return 1 / -expm1(-(size > 1 ? size : 1) / rate);
+}
+
+/* A site's estimated bytes from its totals, by its mean allocation size. */
+static double site_estimate(const struct lt_site *site, double rate)
+{
+	if (!rate || site->count <= 0)
+		return site->bytes;
+	return site->bytes * sample_weight((double)site->bytes / site->count, rate);
+}
+
+void alloc_set_sampling(struct alloc_bpf *skel, int64_t rate)
+{
+	struct lt_draws d;
+	uint32_t zero = 0;
+
+	/* Quantiles of the exponential distribution of mean rate. */
+	for (int i = 0; i < LT_DRAWS; i++)
+		d.d[i] = (uint64_t)(-log1p(-(i + 0.5) / LT_DRAWS) * rate) + 1;
+	bpf_map_update_elem(bpf_map__fd(skel->maps.draws), &zero, &d, BPF_ANY);
+}
+
+int alloc_tick(struct alloc_bpf *skel, pid_t pid, struct symbolizer *sym, struct stack_cache *c,
 	       struct history *h)
 {
 	int fd = bpf_map__fd(skel->maps.sites);
@@ -31,9 +64,9 @@ int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cach
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &site))
+		if (bpf_map_lookup_elem(fd, &key, &site) || site.tgid != (uint32_t)pid)
 			continue;
-		history_add(h, key, site.bytes);
+		history_add(h, key, site_estimate(&site, skel->rodata->sample_bytes));
 		if (key && !idmap_get(&c->ids, key))
 			site_stack(sym, c, key, &site);
 	}
@@ -67,7 +100,8 @@ static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &site) || site.count <= 0)
+		if (bpf_map_lookup_elem(fd, &key, &site) || site.count <= 0 ||
+		    site.tgid != (uint32_t)snap->pid)
 			continue;
 		if (snap->ngroups == cap) {
 			cap = cap ? cap * 2 : 256;
@@ -87,34 +121,46 @@ static int collect_sites(struct alloc_bpf *skel, struct symbolizer *sym,
 	return 0;
 }
 
-static void age_record(struct lt_snapshot *snap, struct idmap *idx, const struct lt_alloc *a,
-		       uint64_t now, uint64_t min_age_ns)
+/* Per-address walk: ages, and the totals rebuilt when records must be
+ * filtered (--min-age) or weighted (sampling). */
+struct walk {
+	struct lt_snapshot *snap;
+	struct idmap *idx;
+	uint64_t now, min_age_ns;
+	double rate;
+	bool rebuild;
+	double *bytes, *count;	/* per group, when rebuilding */
+};
+
+static void age_record(struct walk *w, const struct lt_alloc *a)
 {
-	uintptr_t i = (uintptr_t)idmap_get(idx, a->stack_id);
+	uintptr_t i = (uintptr_t)idmap_get(w->idx, a->stack_id);
 	struct lt_group *g;
-	double age;
+	double age, weight;
 
 	if (!i)
 		return;
-	g = &snap->groups[i - 1];
-	age = now > a->ts_ns ? (now - a->ts_ns) / 1e9 : 0;
-	if (min_age_ns && now - a->ts_ns < min_age_ns)
+	g = &w->snap->groups[i - 1];
+	age = w->now > a->ts_ns ? (w->now - a->ts_ns) / 1e9 : 0;
+	if (w->min_age_ns && w->now - a->ts_ns < w->min_age_ns)
 		return;
-	if (min_age_ns) {	/* totals are rebuilt from old enough records */
-		g->bytes += a->size;
-		g->count++;
+	if (w->rebuild) {
+		weight = sample_weight(a->size, w->rate);
+		w->bytes[i - 1] += a->size * weight;
+		w->count[i - 1] += weight;
+		g->samples++;
 	}
 	if (age > g->oldest_age_s)
 		g->oldest_age_s = age;
 }
 
-/* Walk the per-address map in batches for ages. */
-static int walk_allocs(struct alloc_bpf *skel, struct lt_snapshot *snap, struct idmap *idx,
-		       uint64_t min_age_ns)
+/* Walk the per-address map in batches. */
+static int walk_allocs(struct alloc_bpf *skel, struct walk *w)
 {
 	int fd = bpf_map__fd(skel->maps.allocs);
-	uint64_t keys[BATCH], in = 0, out = 0, now = mono_ns();
+	static struct lt_alloc_key keys[BATCH];
 	static struct lt_alloc vals[BATCH];
+	uint64_t in = 0, out = 0;
 	void *pin = NULL;
 	int err;
 
@@ -125,11 +171,87 @@ static int walk_allocs(struct alloc_bpf *skel, struct lt_snapshot *snap, struct 
 		if (err && errno != ENOENT)
 			return -errno;
 		for (uint32_t i = 0; i < n; i++)
-			age_record(snap, idx, &vals[i], now, min_age_ns);
+			age_record(w, &vals[i]);
 		in = out;
 		pin = &in;
 	} while (!err);
 	return 0;
+}
+
+/* Empty the ages map before an iterator run. */
+static void clear_map(int fd)
+{
+	uint64_t key;
+
+	while (bpf_map_get_next_key(fd, NULL, &key) == 0)
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+}
+
+/* Ages and, with --min-age, totals, folded in the kernel by alloc_ages. */
+static int ages_in_kernel(struct alloc_bpf *skel, struct lt_snapshot *snap, uint64_t min_age_ns)
+{
+	union bpf_iter_link_info linfo = { .map.map_fd = bpf_map__fd(skel->maps.allocs) };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	int ages = bpf_map__fd(skel->maps.ages), fd;
+	uint64_t now = mono_ns();
+	struct bpf_link *link;
+	char buf[64];
+
+	clear_map(ages);
+	skel->bss->age_born_before = min_age_ns ? now - min_age_ns : 0;
+	skel->bss->age_tgid = skel->rodata->all_procs ? snap->pid : 0;
+	link = bpf_program__attach_iter(skel->progs.alloc_ages, &opts);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	if (fd < 0) {
+		bpf_link__destroy(link);
+		return -errno;
+	}
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	bpf_link__destroy(link);
+	for (int i = 0; i < snap->ngroups; i++) {
+		struct lt_group *g = &snap->groups[i];
+		struct lt_age a = { 0 };
+
+		bpf_map_lookup_elem(ages, &g->site, &a);
+		if (min_age_ns) {
+			g->bytes = a.bytes;
+			g->count = a.count;
+		}
+		g->oldest_age_s = a.oldest_ns && now > a.oldest_ns ? (now - a.oldest_ns) / 1e9 : 0;
+	}
+	return 0;
+}
+
+static int walk_and_total(struct alloc_bpf *skel, struct lt_snapshot *snap, struct idmap *idx,
+			  uint64_t min_age_ns)
+{
+	struct walk w = { .snap = snap, .idx = idx, .now = mono_ns(), .min_age_ns = min_age_ns,
+			  .rate = snap->sample_bytes, .rebuild = min_age_ns || snap->sample_bytes };
+	int err;
+
+	if (w.rebuild) {
+		w.bytes = calloc(snap->ngroups + 1, sizeof(double));
+		w.count = calloc(snap->ngroups + 1, sizeof(double));
+		if (!w.bytes || !w.count) {
+			free(w.bytes);
+			free(w.count);
+			return -ENOMEM;
+		}
+	}
+	err = walk_allocs(skel, &w);
+	for (int i = 0; w.rebuild && i < snap->ngroups; i++) {
+		snap->groups[i].bytes = llround(w.bytes[i]);
+		snap->groups[i].count = llround(w.count[i]);
+		if (!snap->sample_bytes)
+			snap->groups[i].samples = 0;
+	}
+	free(w.bytes);
+	free(w.count);
+	return err;
 }
 
 int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
@@ -140,13 +262,14 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 	int err;
 
 	snap->min_age_s = min_age_s;
+	snap->sample_bytes = skel->rodata->sample_bytes;
 	counters_read(bpf_map__fd(skel->maps.lost), lost_names, LT_LOST_MAX, &snap->lost);
 	err = collect_sites(skel, sym, c, snap, &idx);
-	if (!err && min_age_ns)
-		for (int i = 0; i < snap->ngroups; i++)
-			snap->groups[i].bytes = snap->groups[i].count = 0;
-	if (!err)
-		err = walk_allocs(skel, snap, &idx, min_age_ns);
+	/* Sampled records need floating-point weights: few, read out here. */
+	if (!err && !snap->sample_bytes)
+		err = ages_in_kernel(skel, snap, min_age_ns);
+	else if (!err)
+		err = walk_and_total(skel, snap, &idx, min_age_ns);
 	idmap_free(&idx);
 	if (err)
 		return err;

@@ -7,6 +7,7 @@
 #ifndef LEAKTOP_ALLOC_DRAIN_H
 #define LEAKTOP_ALLOC_DRAIN_H
 
+#include <sys/types.h>
 #include "history.h"
 #include "snapshot.h"
 #include "stacks.h"
@@ -14,8 +15,11 @@
 struct alloc_bpf;
 struct symbolizer;
 
+/* Track one allocation per rate bytes on average (after load, before
+ * attach); the drains scale what they read by the same rate. */
+void alloc_set_sampling(struct alloc_bpf *skel, int64_t rate);
 /* Every tick: sample each site's bytes into h, symbolize new stacks. */
-int alloc_tick(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
+int alloc_tick(struct alloc_bpf *skel, pid_t pid, struct symbolizer *sym, struct stack_cache *c,
 	       struct history *h);
 /* Groups with verdicts from h: growing steadily, stable or shrinking. */
 int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cache *c,

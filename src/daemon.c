@@ -3,7 +3,9 @@
  * The daemon supervises one trace session per target: a child leaktop
  * (this same binary) with --snapshot-dir DIR/COMM-PID, --keep and --quiet.
  * Targets come from -p (fixed PIDs) and --comm (executable names, found
- * again every interval, so restarted processes are followed) or --all.
+ * again every interval, so restarted processes are followed). --all is
+ * one system-wide session instead (trace -a, src/system.c): one set of
+ * programs for the whole machine rather than one per process.
  * A session ends with its target; SIGTERM/SIGINT stop every session, each
  * writing a last snapshot. It runs in the foreground and logs to stderr,
  * as systemd expects (scripts/leaktop.service).
@@ -108,10 +110,15 @@ static int parse(int argc, char **argv, struct daemon_opts *o)
 			goto bad;
 		}
 	}
+	if (o->all && (o->npids || o->ncomms))
+		goto bad;
+	if (o->memory && !o->all)
+		goto bad;
 	if (o->dir && optind == argc && (o->npids || o->ncomms || o->all))
 		return 0;
 bad:
-	fprintf(stderr, "leaktop: daemon needs --dir DIR and targets (-p, --comm or --all)\n");
+	fprintf(stderr, "leaktop: daemon needs --dir DIR and targets: -p and --comm, or --all "
+		"[--memory]\n");
 	return -EINVAL;
 }
 
@@ -144,8 +151,7 @@ static void start_session(const struct daemon_opts *o, pid_t target)
 {
 	char comm[64] = "?", dir[PATH_MAX], pid[16], interval[32], keep[16];
 	char *argv[] = { "leaktop", "trace", "--quiet", "-p", pid, "-i", interval,
-			 "--snapshot-dir", dir, "--keep", keep,
-			 o->all && !o->memory ? "--no-memory" : NULL, NULL };
+			 "--snapshot-dir", dir, "--keep", keep, NULL };
 	pid_t child, parent = getpid();
 
 	if (session_of(target) || nsessions == MAX_SESSIONS || target == getpid())
@@ -174,12 +180,8 @@ static void start_session(const struct daemon_opts *o, pid_t target)
 
 static int wanted(const struct daemon_opts *o, pid_t pid)
 {
-	char comm[64], exe[64];
+	char comm[64];
 
-	if (o->all) {	/* processes with an executable: not kernel threads */
-		snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-		return access(exe, F_OK) == 0;
-	}
 	if (read_comm(pid, comm, sizeof(comm)))
 		return 0;
 	for (int i = 0; i < o->ncomms; i++)
@@ -194,7 +196,7 @@ static void scan(const struct daemon_opts *o)
 	DIR *d;
 	struct dirent *e;
 
-	if (!o->ncomms && !o->all)
+	if (!o->ncomms)
 		return;
 	d = opendir("/proc");
 	while (d && (e = readdir(d))) {
@@ -235,6 +237,22 @@ static void stop_all(void)
 		;
 }
 
+/* --all: this process becomes the system-wide session; its snapshots go
+ * to DIR/COMM-PID as the per-process sessions' do. */
+static int run_system(const struct daemon_opts *o)
+{
+	char interval[32], keep[16];
+	char *argv[] = { "leaktop", "trace", "-a", "--quiet", "-i", interval, "--snapshot-dir",
+			 (char *)o->dir, "--keep", keep, o->memory ? "--memory" : NULL, NULL };
+
+	snprintf(interval, sizeof(interval), "%g", o->interval_s);
+	snprintf(keep, sizeof(keep), "%d", o->keep);
+	fprintf(stderr, "leaktop daemon: tracing every process into %s\n", o->dir);
+	execv("/proc/self/exe", argv);
+	fprintf(stderr, "leaktop: cannot run the system-wide session: %s\n", strerror(errno));
+	return 1;
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	struct daemon_opts o;
@@ -248,6 +266,8 @@ int cmd_daemon(int argc, char **argv)
 		return EXIT_BAD_INPUT;
 	}
 	chmod(o.dir, 0700);
+	if (o.all)
+		return run_system(&o);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -257,7 +277,7 @@ int cmd_daemon(int argc, char **argv)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	for (int i = 0; i < o.npids; i++)
 		start_session(&o, o.pids[i]);
-	if (!o.ncomms && !o.all && !nsessions) {
+	if (!o.ncomms && !nsessions) {
 		fprintf(stderr, "leaktop: none of the given processes exists\n");
 		return EXIT_BAD_INPUT;
 	}
@@ -270,7 +290,7 @@ int cmd_daemon(int argc, char **argv)
 		    si.ssi_signo != SIGCHLD)
 			break;
 		reap();
-		if (!o.ncomms && !o.all && !nsessions) {
+		if (!o.ncomms && !nsessions) {
 			fprintf(stderr, "leaktop daemon: every target has exited\n");
 			return 0;
 		}

@@ -126,7 +126,8 @@ int diff_snapshots(const struct lt_snapshot *old, const struct lt_snapshot *new,
 		c->dcount = (c->new ? c->new->count : 0) - (c->old ? c->old->count : 0);
 		c->bytes_per_s = seconds > 0 ? c->dbytes / seconds : 0;
 	}
-	qsort(d->c, d->n, sizeof(*d->c), by_growth);
+	if (d->n > 1)
+		qsort(d->c, d->n, sizeof(*d->c), by_growth);
 	return m.err;
 }
 

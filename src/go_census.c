@@ -72,10 +72,10 @@ int go_census(pid_t pid, const struct go_layout *l, uint64_t allgs, struct go_g 
 	uint64_t hdr[2], *gs = NULL;	/* the slice: {array, len, cap} */
 	struct go_g *res = NULL;
 	/* The traced program's memory, not whatever the PID runs now. */
-	int fd = procmem_fd(pid), n = 0;
+	int fd = procmem_get(pid), n = 0;
 
 	if (fd < 0)
-		return -ESRCH;
+		return fd;
 	if (rd(fd, allgs, hdr, sizeof(hdr)) || hdr[1] > MAX_GS)
 		goto out;
 	gs = calloc(hdr[1] ? hdr[1] : 1, sizeof(*gs));
@@ -87,6 +87,7 @@ int go_census(pid_t pid, const struct go_layout *l, uint64_t allgs, struct go_g 
 		    res[n].goid)
 			n++;
 out:
+	procmem_put(fd);
 	free(gs);
 	*out = res;
 	return n;

@@ -70,11 +70,14 @@ static bool is_system(struct symbolizer *sym, struct go_state *gs, uint64_t star
 
 static const char *reason_name(const struct go_state *gs, const struct go_g *g)
 {
-	static const char *const status[] = { "idle", "runnable", "running", "syscall" };
+	/* runtime2.go: _Gcopystack (8) is a running goroutine growing its
+	 * stack, _Gpreempted (9) one suspended to resume. */
+	static const char *const status[] = { "idle", "runnable", "running", "syscall",
+					      NULL, NULL, NULL, NULL, "running", "runnable" };
 	const char *r;
 
 	if (g->status != GO_WAITING)
-		return g->status < 4 ? status[g->status] : "other";
+		return g->status < 10 && status[g->status] ? status[g->status] : "other";
 	r = g->reason < 64 ? gs->layout.wait_reason[g->reason] : NULL;
 	return r ? r : "waiting";
 }
@@ -111,16 +114,17 @@ static bool never_returns(const char *r)
 
 /* Forget parks of goroutines that are no longer parked (goids are never
  * reused, so the map would only grow). */
-static void prune_parks(struct goroutines_bpf *skel, struct idmap *waiting, uint64_t before)
+static void prune_parks(struct goroutines_bpf *skel, pid_t pid, struct idmap *waiting,
+			uint64_t before)
 {
 	int fd = bpf_map__fd(skel->maps.parks);
-	uint64_t key, next, *prev = NULL;
+	struct lt_park_key key, next, *prev = NULL;
 	struct lt_park p;
 
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
-		if (!idmap_get(waiting, key) && bpf_map_lookup_elem(fd, &key, &p) == 0 &&
-		    p.parked_ns < before) {
+		if (key.tgid == (uint32_t)pid && !idmap_get(waiting, key.goid) &&
+		    bpf_map_lookup_elem(fd, &key, &p) == 0 && p.parked_ns < before) {
 			bpf_map_delete_elem(fd, &key);
 			continue;	/* prev stays: iteration goes on from there */
 		}
@@ -154,7 +158,7 @@ void go_tick(struct goroutines_bpf *skel, struct symbolizer *sym, struct stack_c
 		if (counts.used[i])
 			history_add(&gs->groups, counts.keys[i], (uintptr_t)counts.vals[i]);
 	if (n >= 0)
-		prune_parks(skel, &waiting, start);
+		prune_parks(skel, gs->pid, &waiting, start);
 	idmap_free(&counts);
 	idmap_free(&waiting);
 	free(g);
@@ -165,9 +169,10 @@ void go_tick(struct goroutines_bpf *skel, struct symbolizer *sym, struct stack_c
 static double park_age(struct goroutines_bpf *skel, struct go_state *gs, const struct go_g *g,
 		       uint64_t now, bool *known)
 {
+	struct lt_park_key k = { .goid = g->goid, .tgid = gs->pid };
 	struct lt_park p;
 
-	*known = bpf_map_lookup_elem(bpf_map__fd(skel->maps.parks), &g->goid, &p) == 0 &&
+	*known = bpf_map_lookup_elem(bpf_map__fd(skel->maps.parks), &k, &p) == 0 &&
 		 p.g == g->g && p.gopc == g->gopc && p.reason == g->reason;
 	if (*known)
 		return (now - p.parked_ns) / 1e9;

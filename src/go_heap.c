@@ -25,12 +25,13 @@
  * lands in a program the process exec'ed or in a process that got its PID. */
 static int mem_rw(pid_t pid, uint64_t addr, int64_t *v, bool write)
 {
-	int fd = procmem_fd(pid);
+	int fd = procmem_get(pid);
 	ssize_t n;
 
 	if (fd < 0)
-		return -ESRCH;
+		return fd;
 	n = write ? pwrite(fd, v, sizeof(*v), addr) : pread(fd, v, sizeof(*v), addr);
+	procmem_put(fd);
 	return n == sizeof(*v) ? 0 : -EFAULT;
 }
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include "go_drain.h"
 #include "go_probes.h"
+#include "goroutines.h"
 #include "goroutines.skel.h"
 #include "probes.h"
 
@@ -16,6 +17,7 @@ int go_probes_attach(struct goroutines_bpf *skel, pid_t pid, struct go_state *gs
 		.entry = skel->progs.gopark_entry,
 		/* reason in RCX, g in R14: SysV's first four cover RCX */
 		.nargs = 4,
+		.cookie = LT_GO_COOKIE(gs->layout.g_goid, gs->layout.g_gopc),
 	};
 	uint64_t vaddr;
 

@@ -15,9 +15,11 @@ static const char usage_text[] =
 "SYNOPSIS\n"
 "    leaktop [trace] [OPTIONS] -p PID\n"
 "    leaktop [trace] [OPTIONS] -- CMD [ARGS...]\n"
+"    leaktop [trace] [OPTIONS] -a [--memory]\n"
 "    leaktop report SNAPSHOT [--json F] [--folded F] [--pprof F] [--svg F]\n"
 "    leaktop diff OLD NEW [--json F]\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
+"    leaktop daemon --dir DIR [--interval S] [--keep N] --all [--memory]\n"
 "\n"
 "DESCRIPTION\n"
 "    leaktop traces the native heap and anonymous mmap allocations of one\n"
@@ -43,6 +45,14 @@ static const char usage_text[] =
 "\n"
 "OPTIONS\n"
 "    -p, --pid PID        attach to the running process PID\n"
+"    -a, --all            trace every process (threads and goroutines; native\n"
+"                         memory with --memory), tables grouped per process\n"
+"        --memory         with -a: trace native memory of every process too:\n"
+"                         every malloc and free of the machine takes a trap,\n"
+"                         so it is sampled (--sample-bytes 512K) by default\n"
+"        --sample-bytes N track one allocation per N bytes on average\n"
+"                         (Poisson sampling, K/M/G suffixes; 0: all, the\n"
+"                         default with -p and CMD) and scale the estimates\n"
 "    -d, --duration SECS  stop after SECS seconds and print the final report\n"
 "    -i, --interval SECS  also print the table every SECS seconds\n"
 "    -n, --top N          show the N largest sites (default 10)\n"
@@ -84,10 +94,13 @@ static const char usage_text[] =
 
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
        OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
-       OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS };
+       OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS, OPT_MEMORY, OPT_SAMPLE_BYTES };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
+	{ "all", no_argument, NULL, 'a' },
+	{ "memory", no_argument, NULL, OPT_MEMORY },
+	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "top", required_argument, NULL, 'n' },
@@ -144,6 +157,35 @@ static int parse_uint(const char *arg, const char *what, long min, long max, lon
 	return 0;
 }
 
+int options_parse_size(const char *arg, int64_t *out)
+{
+	static const char units[] = "KMG";
+	char *end;
+	long long v;
+	const char *u;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (errno || end == arg || v < 0)
+		return bad("size", arg);
+	if (*end && (u = strchr(units, *end))) {
+		for (int i = 0; i <= u - units; i++) {
+			if (v > (1LL << 40))
+				return bad("size", arg);
+			v <<= 10;
+		}
+		end++;
+		if (*end == 'i')	/* KiB, MiB... */
+			end++;
+		if (*end == 'B')
+			end++;
+	}
+	if (*end)
+		return bad("size", arg);
+	*out = v;
+	return 0;
+}
+
 static int parse_one(int c, const char *arg, struct options *o)
 {
 	long v = 0;
@@ -167,6 +209,14 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case 'v':
 		o->verbose = 1;
 		return 0;
+	case 'a':
+		o->all = 1;
+		return 0;
+	case OPT_MEMORY:
+		o->memory = 1;
+		return 0;
+	case OPT_SAMPLE_BYTES:
+		return options_parse_size(arg, &o->sample_bytes);
 	case OPT_MIN_AGE:
 		return parse_secs(arg, "minimum age", &o->min_age_s);
 	case OPT_JSON:
@@ -228,9 +278,10 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->max_stacks = 1 << 16;
 	o->min_block_s = 5;
 	o->max_threads = 1 << 14;
+	o->sample_bytes = -1;
 	opterr = 0;
 	/* '+': stop at the command's first word, its options are its own. */
-	while ((c = getopt_long(argc, argv, "+p:d:i:n:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+p:d:i:n:avh", longopts, NULL)) != -1) {
 		if (c == 'h') {
 			fputs(usage_text, stdout);
 			return 1;
@@ -249,13 +300,24 @@ int options_parse(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		o->cmd = &argv[optind];
-	if (o->pid && o->cmd) {
-		fprintf(stderr, "leaktop: give either -p PID or a command, not both\n");
+	if (!!o->pid + !!o->cmd + o->all > 1) {
+		fprintf(stderr, "leaktop: give one of -p PID, -a or a command\n");
 		return -EINVAL;
 	}
-	if (!o->pid && !o->cmd) {
-		fprintf(stderr, "leaktop: no target: give -p PID or -- CMD (try --help)\n");
+	if (!o->pid && !o->cmd && !o->all) {
+		fprintf(stderr, "leaktop: no target: give -p PID, -a or -- CMD (try --help)\n");
 		return -EINVAL;
 	}
+	if (o->all && (o->out.folded || o->out.pprof || o->out.pprof_counts || o->out.svg)) {
+		fprintf(stderr, "leaktop: -a writes --json only (per process: use daemon and report)\n");
+		return -EINVAL;
+	}
+	if (o->memory && !o->all) {
+		fprintf(stderr, "leaktop: --memory goes with -a (memory is traced by default)\n");
+		return -EINVAL;
+	}
+	/* 512 KiB: Go's default runtime.MemProfileRate (runtime/mprof.go). */
+	if (o->sample_bytes < 0)
+		o->sample_bytes = o->all ? 512 * 1024 : 0;
 	return 0;
 }

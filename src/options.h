@@ -19,6 +19,10 @@ struct options {
 	int keep;		/* snapshots kept in snapshot_dir (0: all) */
 	int quiet;		/* no tables (daemon sessions) */
 	int no_memory;		/* leave native memory untraced */
+	int all;		/* -a: every process */
+	int memory;		/* with -a: trace native memory too (opt-in) */
+	int64_t sample_bytes;	/* mean bytes between tracked allocations;
+				 * 0 all, -1 not given */
 	uint32_t max_allocs;
 	uint32_t max_stacks;
 	double min_block_s;	/* threads asleep this long count as blocked */
@@ -29,5 +33,7 @@ struct options {
 /* 0 to run, 1 when --help/--version was served, -EINVAL after printing a
  * one-line reason. */
 int options_parse(int argc, char **argv, struct options *o);
+/* "512K", "4M", "1048576" -> bytes; -EINVAL after printing a reason. */
+int options_parse_size(const char *arg, int64_t *out);
 
 #endif

@@ -82,7 +82,7 @@ static int link_multi(struct bpf_program *prog, const char *path, const uint64_t
 		.cookies = (uintptr_t)cookies,
 		.cnt = n,
 		.multi_flags = retprobe ? LT_BPF_F_UPROBE_MULTI_RETURN : 0,
-		.pid = pid,
+		.pid = pid > 0 ? pid : 0,	/* 0: every process */
 	};
 	int fd;
 
@@ -247,7 +247,7 @@ static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj, uint
 
 	if (nlinks == MAX_LINKS)
 		return -E2BIG;
-	l = bpf_program__attach_uprobe_opts(prog, pid, obj, off, &opts);
+	l = bpf_program__attach_uprobe_opts(prog, pid > 0 ? pid : -1, obj, off, &opts);
 	if (!l)
 		return -errno;
 	links[nlinks++] = l;

@@ -36,7 +36,8 @@ size_t probe_offset(const uint8_t *code, size_t len, int nargs);
 /* Before load: let prog be attached through uprobe_multi links, where
  * the kernel has them. */
 void probes_prepare(struct bpf_program *prog);
-/* Attach every request present in its object (aliases once). */
+/* Attach every request present in its object (aliases once), in process
+ * pid only, or in every process mapping the object when pid is 0. */
 int probes_attach(const struct probe_req *reqs, int n, pid_t pid);
 /* Keep a link made elsewhere (tracepoints) so probes_detach ends it. */
 int probes_keep(struct bpf_link *link);

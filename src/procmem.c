@@ -24,9 +24,27 @@ int procmem_bind(pid_t pid)
 	return 0;
 }
 
-int procmem_fd(pid_t pid)
+static int procmem_fd(pid_t pid)
 {
 	return pid == bound_pid ? bound_fd : -1;
+}
+
+int procmem_get(pid_t pid)
+{
+	char path[64];
+	int fd;
+
+	if (pid == bound_pid && bound_fd >= 0)
+		return bound_fd;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+void procmem_put(int fd)
+{
+	if (fd >= 0 && fd != bound_fd)
+		close(fd);
 }
 
 /*

@@ -14,8 +14,11 @@
 
 /* Bind to pid's current address space; 0 or -errno. */
 int procmem_bind(pid_t pid);
-/* The bound descriptor for pid, or -1 when none is bound to it. */
-int procmem_fd(pid_t pid);
+/* A descriptor of pid's memory: the bound one, or for a process not
+ * bound (leaktop -a traces many) one opened now; -errno on failure. Give
+ * it back with procmem_put. */
+int procmem_get(pid_t pid);
+void procmem_put(int fd);
 /* The bound address space is gone: pid exec'ed or exited. False when
  * nothing is bound (binding failed: then nobody can tell). */
 bool procmem_gone(pid_t pid);

@@ -109,3 +109,31 @@ void render_diff_json(FILE *f, const struct lt_diff *d)
 	}
 	fputs("\n  ]\n}\n", f);
 }
+
+void render_changes(FILE *f, struct diff_history *h, struct lt_snapshot *snap, int top)
+{
+	const struct lt_snapshot *base = h->prev.duration_s ? &h->prev : &h->first;
+	struct lt_diff prev, first;
+
+	if (!h->have_first) {
+		h->first = *snap;
+		h->have_first = true;
+		memset(snap, 0, sizeof(*snap));
+		return;
+	}
+	diff_snapshots(base, snap, snap->duration_s - base->duration_s, &prev);
+	diff_snapshots(&h->first, snap, snap->duration_s - h->first.duration_s, &first);
+	render_diff_table(f, &prev, &first, top);
+	diff_free(&prev);
+	diff_free(&first);
+	snapshot_free(&h->prev);
+	h->prev = *snap;
+	memset(snap, 0, sizeof(*snap));
+}
+
+void diff_history_free(struct diff_history *h)
+{
+	snapshot_free(&h->first);
+	snapshot_free(&h->prev);
+	memset(h, 0, sizeof(*h));
+}

@@ -79,6 +79,8 @@ static void json_site(FILE *f, const void *item)
 
 	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f, ",
 		g->bytes, g->count, g->oldest_age_s);
+	if (g->samples)
+		fprintf(f, "\"samples\": %ld, \"error\": %.4f, ", g->samples, sample_error(g));
 	json_verdict(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "frames", g->stack);
@@ -181,7 +183,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 		s->exited ? "true" : "false");
 	fputs("  \"memory\": {\n    \"allocator\": ", f);
 	json_str(f, s->allocator);
-	fprintf(f, ",\n    \"min_age_s\": %.3f,\n", s->min_age_s);
+	fprintf(f, ",\n    \"min_age_s\": %.3f,\n    \"sample_bytes\": %ld,\n", s->min_age_s,
+		s->sample_bytes);
 	fprintf(f, "    \"outstanding_bytes\": %ld,\n    \"outstanding_allocations\": %ld,\n",
 		s->bytes, s->count);
 	json_lost(f, &s->lost);

@@ -82,7 +82,7 @@ static void print_wrapped(FILE *f, const char *label, const char *text);
 
 static void print_group(FILE *f, const struct lt_group *g)
 {
-	char b[32];
+	char b[32], est[64];
 
 	fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
 		g->oldest_age_s);
@@ -90,6 +90,11 @@ static void print_group(FILE *f, const struct lt_group *g)
 	/* A verdict without history says nothing worth a line in a table. */
 	if (g->why[0] && (g->leak || !strstr(g->why, "not enough history")))
 		print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
+	if (g->samples) {
+		snprintf(est, sizeof(est), "estimated from %ld samples, +-%.0f%%", g->samples,
+			 100 * sample_error(g));
+		print_wrapped(f, "", est);
+	}
 }
 
 /* The top sites, likely leaks first, each part by bytes. */
@@ -241,24 +246,33 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
-void render_table(FILE *f, const struct lt_snapshot *s, int top)
+static void render_memory(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
 	int n = s->ngroups < top ? s->ngroups : top;
 
-	fprintf(f, "leaktop: pid %d (%s) after %.1fs%s\n", s->pid, s->comm, s->duration_s,
-		s->exited ? ", process exited" : "");
 	fprintf(f, "outstanding %s in %ld allocation%s at %d site%s",
 		human_bytes(s->bytes, b, sizeof(b)), s->count, s->count == 1 ? "" : "s",
 		s->ngroups, s->ngroups == 1 ? "" : "s");
 	if (s->min_age_s > 0)
 		fprintf(f, " older than %.1fs", s->min_age_s);
+	if (s->sample_bytes)
+		fprintf(f, ",\nestimated from one allocation per %s tracked",
+			human_bytes(s->sample_bytes, b, sizeof(b)));
 	print_lost(f, &s->lost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "ALLOCS", "OLDEST", "STACK (innermost first)");
 	print_memory_sites(f, s, n);
 	if (s->ngroups > n)
 		fprintf(f, "(%d more sites; -n to show more)\n", s->ngroups - n);
 	fprintf(f, "\n");
+}
+
+void render_table(FILE *f, const struct lt_snapshot *s, int top)
+{
+	fprintf(f, "leaktop: pid %d (%s) after %.1fs%s\n", s->pid, s->comm, s->duration_s,
+		s->exited ? ", process exited" : "");
+	if (!s->no_memory)
+		render_memory(f, s, top);
 	if (s->has_threads)
 		render_threads(f, s, top);
 	if (s->has_goroutines)

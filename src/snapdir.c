@@ -44,7 +44,8 @@ static int list(const char *dir, char ***names)
 		(*names)[n++] = strdup(e->d_name);
 	}
 	closedir(d);
-	qsort(*names, n, sizeof(char *), by_name);
+	if (n > 1)
+		qsort(*names, n, sizeof(char *), by_name);
 	return n;
 }
 

@@ -1,7 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Helpers over the group model shared by every renderer. */
+#include <math.h>
 #include <stdlib.h>
 #include "snapshot.h"
+
+double sample_error(const struct lt_group *g)
+{
+	return g->samples > 0 ? 1 / sqrt((double)g->samples) : 0;
+}
 
 uint64_t lost_total(const struct lt_lost_counts *l)
 {
@@ -56,13 +62,21 @@ static int most_threads(const void *a, const void *b)
 	return 0;
 }
 
+/* qsort's base must not be NULL, even for no elements: empty lists are. */
+static void sort(void *base, size_t n, size_t size,
+		 int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
+
 void snapshot_sort(struct lt_snapshot *s)
 {
-	qsort(s->groups, s->ngroups, sizeof(*s->groups), by_bytes);
-	qsort(s->tgroups, s->ntgroups, sizeof(*s->tgroups), leaks_first);
-	qsort(s->sites, s->nsites, sizeof(*s->sites), most_threads);
-	qsort(s->ggroups, s->nggroups, sizeof(*s->ggroups), leaks_first);
-	qsort(s->hsites, s->nhsites, sizeof(*s->hsites), by_bytes);
+	sort(s->groups, s->ngroups, sizeof(*s->groups), by_bytes);
+	sort(s->tgroups, s->ntgroups, sizeof(*s->tgroups), leaks_first);
+	sort(s->sites, s->nsites, sizeof(*s->sites), most_threads);
+	sort(s->ggroups, s->nggroups, sizeof(*s->ggroups), leaks_first);
+	sort(s->hsites, s->nhsites, sizeof(*s->hsites), by_bytes);
 }
 
 void snapshot_free(struct lt_snapshot *s)

@@ -42,6 +42,7 @@ struct lt_group {
 	int64_t bytes;		/* alloc: outstanding; unjoined: stack memory pinned */
 	int64_t count;
 	double oldest_age_s;
+	int64_t samples;	/* sampled memory: allocations the estimate rests on */
 	const struct lt_stack *stack;	/* alloc, blocked: that stack; threads: creation */
 	const struct lt_stack *created_by;	/* threads: the creation stack */
 	const char *wait;	/* blocked: the syscall or state it sleeps in */
@@ -67,6 +68,9 @@ struct lt_lost_counts {
 };
 
 uint64_t lost_total(const struct lt_lost_counts *l);
+/* Relative standard error of a sampled group's estimate: its samples are
+ * a Poisson count, so 1 / sqrt(samples); 0 when not sampled. */
+double sample_error(const struct lt_group *g);
 
 struct lt_snapshot {
 	pid_t pid;
@@ -76,6 +80,8 @@ struct lt_snapshot {
 	double duration_s;
 	bool exited;
 	double min_age_s;
+	int64_t sample_bytes;	/* memory sampled one per this many bytes; 0 all */
+	bool no_memory;		/* memory not traced (-a without --memory): no table */
 	int64_t bytes;	/* sum over groups */
 	int64_t count;
 	struct lt_lost_counts lost;	/* memory */

@@ -191,7 +191,8 @@ int target_launch(char **argv, struct target *t)
 /*
  * A launched command stops at its exec (PTRACE_O_TRACEEXEC): from there on
  * its mappings are the program's, no longer our copy's, and its memory is
- * the one to bind to.
+ * the one to bind to. It stays stopped until target_continue, so that
+ * they can be read before it runs (and maybe execs again).
  */
 static int wait_exec(struct target *t)
 {
@@ -209,7 +210,6 @@ static int wait_exec(struct target *t)
 		ptrace(PTRACE_CONT, t->pid, NULL, (void *)(long)((st >> 16) ? 0 : WSTOPSIG(st)));
 	}
 	procmem_bind(t->pid);
-	ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 	return 0;
 }
 

@@ -24,9 +24,10 @@ struct target {
 /* -EINVAL/-ENOENT/-ENOEXEC etc. after printing a one-line reason. */
 int target_attach(pid_t pid, struct target *t);
 int target_launch(char **argv, struct target *t);
-/* Open the gate of a launched target and wait for its exec; fails if its
- * exec failed. For an attached one: fails if it exited or exec'ed while
- * the probes were placed. */
+/* Open the gate of a launched target and wait for its exec, where it
+ * stays stopped until target_continue; fails if its exec failed. For an
+ * attached one: fails if it exited or exec'ed while the probes were
+ * placed. */
 int target_release(struct target *t, char **argv);
 /* Kill a launched target that never passed its gate. */
 void target_abort(struct target *t);

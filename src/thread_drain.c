@@ -38,61 +38,95 @@ static const char *wait_name(int64_t nr, uint32_t state)
 	return state & 2 ? "uninterruptible" : "sleeping";
 }
 
-/* Still asleep? The map says when it blocked; /proc confirms it has not
- * run since (a census entry may be stale by the time we read it). */
-static bool asleep(pid_t pid, uint32_t tid)
+/* Run the census iterator over the threads of tgid (0: every process
+ * leaktop traces), fn for each. */
+static int census_walk(struct threads_bpf *skel, pid_t tgid,
+		       void (*fn)(const struct lt_census *c, void *arg), void *arg)
 {
-	char path[64], buf[512], *p;
-	FILE *f;
-	bool yes = false;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%u/stat", pid, tid);
-	f = fopen(path, "re");
-	if (f && fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')))
-		yes = p[2] == 'S' || p[2] == 'D';
-	if (f)
-		fclose(f);
-	return yes;
-}
-
-int threads_census(struct threads_bpf *skel, struct thread_state *ts)
-{
-	struct bpf_link *link = bpf_program__attach_iter(skel->progs.census, NULL);
+	union bpf_iter_link_info linfo = { .task.pid = tgid };
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
+		    .link_info_len = sizeof(linfo));
+	struct bpf_link *link = bpf_program__attach_iter(skel->progs.census, tgid ? &opts : NULL);
 	int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
-	int map = bpf_map__fd(skel->maps.threads), n = 0;
-	uint64_t now = mono_ns(), zero = 0;
 	struct lt_census c;
-	struct lt_tsite site;
 
 	if (fd < 0) {
 		bpf_link__destroy(link);
 		return -errno;
 	}
-	while (read(fd, &c, sizeof(c)) == sizeof(c)) {
-		struct lt_thread t = {
-			.pthread = c.pthread,
-			.flags = LT_T_CENSUS | (c.tid == (uint32_t)ts->pid ? LT_T_MAIN : 0),
-			.state = c.state,
-			.syscall = c.syscall,
-			.stack_bytes = c.stack_bytes,
-		};
-		uint64_t slept = c.now_ns > c.exec_start_ns ? c.now_ns - c.exec_start_ns : 0;
-
-		/* The scheduler clock says when it last ran: its block began then. */
-		if (c.state != 0)
-			t.blocked_ns = now > slept ? now - slept : 1;
-		memcpy(t.regs, c.regs, sizeof(t.regs));
-		/* A thread the programs already saw is theirs to describe. */
-		if (bpf_map_update_elem(map, &c.tid, &t, BPF_NOEXIST) == 0)
-			n++;
-	}
+	while (read(fd, &c, sizeof(c)) == sizeof(c))
+		fn(&c, arg);
 	close(fd);
 	bpf_link__destroy(link);
+	return 0;
+}
+
+struct census_add {
+	int map;
+	uint64_t now;
+	int n;
+};
+
+static void census_add(const struct lt_census *c, void *arg)
+{
+	struct census_add *a = arg;
+	struct lt_thread t = {
+		.tgid = c->tgid,
+		.pthread = c->pthread,
+		.flags = LT_T_CENSUS | (c->tid == c->tgid ? LT_T_MAIN : 0),
+		.state = c->state,
+		.stack_bytes = c->stack_bytes,
+	};
+	uint64_t slept = c->now_ns > c->exec_start_ns ? c->now_ns - c->exec_start_ns : 0;
+
+	/* The scheduler clock says when it last ran: its block began then. */
+	if (c->state != 0)
+		t.blocked_ns = a->now > slept ? a->now - slept : 1;
+	/* A thread the programs already saw is theirs to describe. */
+	if (bpf_map_update_elem(a->map, &c->tid, &t, BPF_NOEXIST) == 0)
+		a->n++;
+}
+
+int threads_census(struct threads_bpf *skel)
+{
+	struct census_add a = { .map = bpf_map__fd(skel->maps.threads), .now = mono_ns() };
+	uint64_t zero = 0;
+	struct lt_tsite site;
+	int err = census_walk(skel, skel->rodata->target_tgid, census_add, &a);
+
+	if (err)
+		return err;
 	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.tsites), &zero, &site) == 0) {
-		site.live += n;
+		site.live += a.n;
 		bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &site, BPF_EXIST);
 	}
-	return n;
+	return a.n;
+}
+
+/* The process's threads as they are now: asleep or not, and the user
+ * registers and syscall of the sleeping ones (the switch program records
+ * only when a block began). */
+static void census_keep(const struct lt_census *c, void *arg)
+{
+	struct lt_census *copy;
+
+	if (!c->state)
+		return;
+	copy = malloc(sizeof(*copy));
+	if (copy && idmap_put(arg, c->tid, copy)) {
+		free(copy);
+		return;
+	}
+	if (copy)
+		*copy = *c;
+}
+
+static void sleepers_free(struct idmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->used[i])
+			free(m->vals[i]);
+	idmap_free(m);
 }
 
 static const struct lt_stack *creation_stack(struct symbolizer *sym, struct stack_cache *c,
@@ -145,7 +179,7 @@ static void sync_sites(struct threads_bpf *skel, struct symbolizer *sym, struct 
 
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s))
+		if (bpf_map_lookup_elem(fd, &key, &s) || s.tgid != (uint32_t)ts->pid)
 			continue;
 		st = creation_stack(sym, c, key, &s);
 		if (sample)
@@ -195,7 +229,7 @@ static struct lt_group *group_for(struct builder *b, uint64_t key, enum lt_group
 /* The blocking stack of a sleeping thread, unwound once per block. */
 static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stack_cache *c,
 					     struct thread_state *ts, uint32_t tid,
-					     const struct lt_thread *t)
+					     const struct lt_thread *t, const struct lt_census *now)
 {
 	uint64_t key = id_mix(tid, t->blocked_ns), ip[MAX_UNWIND];
 	const struct lt_stack *st = idmap_get(&ts->unwound, key);
@@ -203,7 +237,7 @@ static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stac
 
 	if (st)
 		return st;
-	n = unwind_thread(sym, ts->pid, tid, (const uint64_t *)t->regs, ip, MAX_UNWIND);
+	n = unwind_thread(sym, ts->pid, tid, (const uint64_t *)now->regs, ip, MAX_UNWIND);
 	if (n <= 0)
 		return &lt_unknown_stack;
 	st = stack_cache_ips(c, sym, ip, n, false);
@@ -213,10 +247,11 @@ static const struct lt_stack *blocking_stack(struct symbolizer *sym, struct stac
 
 static void add_thread(struct builder *b, struct symbolizer *sym, struct stack_cache *c,
 		       struct thread_state *ts, uint32_t tid, const struct lt_thread *t,
-		       uint64_t now, double min_block_s)
+		       uint64_t now, double min_block_s, const struct idmap *sleepers)
 {
 	const struct lt_stack *created = idmap_get(&c->ids, t->create_stack);
 	double blocked = t->blocked_ns ? (now - t->blocked_ns) / 1e9 : 0;
+	const struct lt_census *asleep = idmap_get(sleepers, tid);
 	struct lt_group *g;
 	double age;
 
@@ -227,14 +262,14 @@ static void add_thread(struct builder *b, struct symbolizer *sym, struct stack_c
 		g->stack = g->created_by = created;
 		g->bytes += t->stack_bytes;
 		age = (now - t->exited_ns) / 1e9;
-	} else if (t->blocked_ns && blocked >= min_block_s && asleep(ts->pid, tid)) {
-		const struct lt_stack *st = blocking_stack(sym, c, ts, tid, t);
+	} else if (t->blocked_ns && blocked >= min_block_s && asleep) {
+		const struct lt_stack *st = blocking_stack(sym, c, ts, tid, t, asleep);
 
 		g = group_for(b, id_mix(id_mix(2, (uintptr_t)st), t->create_stack), LT_G_BLOCKED,
 			      t->create_stack);
 		g->stack = st;
 		g->created_by = created;
-		g->wait = wait_name(t->syscall, t->state);
+		g->wait = wait_name(asleep->syscall, asleep->state);
 		age = blocked;
 	} else {
 		g = group_for(b, id_mix(3, t->create_stack), LT_G_RUNNING, t->create_stack);
@@ -314,6 +349,7 @@ int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack
 	struct builder b = { .snap = snap };
 	uint32_t key, next, *prev = NULL;
 	uint64_t now = mono_ns();
+	struct idmap sleepers = { 0 };
 	struct lt_thread t;
 
 	snap->has_threads = true;
@@ -321,13 +357,14 @@ int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack
 	snap->live_threads = 0;
 	counters_read(bpf_map__fd(skel->maps.tlost), tlost_names, LT_TLOST_MAX, &snap->tlost);
 	sync_sites(skel, sym, c, ts, false, snap);
+	census_walk(skel, ts->pid, census_keep, &sleepers);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &t))
+		if (bpf_map_lookup_elem(fd, &key, &t) || t.tgid != (uint32_t)ts->pid)
 			continue;
 		snap->live_threads += !(t.flags & LT_T_EXITED);
-		add_thread(&b, sym, c, ts, key, &t, now, min_block_s);
+		add_thread(&b, sym, c, ts, key, &t, now, min_block_s, &sleepers);
 	}
 	for (int i = 0; i < snap->ntgroups; i++) {
 		struct trend tr;
@@ -336,6 +373,7 @@ int threads_drain(struct threads_bpf *skel, struct symbolizer *sym, struct stack
 		judge(&snap->tgroups[i], &tr, growing, min_block_s);
 	}
 	idmap_free(&b.idx);
+	sleepers_free(&sleepers);
 	free(b.site);
 	return 0;
 }

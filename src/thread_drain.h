@@ -18,14 +18,14 @@ struct threads_bpf;
 struct symbolizer;
 
 struct thread_state {
-	pid_t pid;
+	pid_t pid;		/* the process: the maps may hold others (-a) */
 	struct history sites;	/* creation site -> live + unjoined */
 	struct idmap unwound;	/* (tid, blocked_ns) -> its blocking stack */
 	struct idmap reported;	/* creation site -> live + unjoined at the last report */
 };
 
 /* Take the census of threads that existed before attach. */
-int threads_census(struct threads_bpf *skel, struct thread_state *ts);
+int threads_census(struct threads_bpf *skel);
 /* Once a second: sample the creation sites, symbolize new ones. */
 void threads_tick(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 		  struct thread_state *ts);

@@ -7,7 +7,20 @@
 #include "threads.h"
 #include "threads.skel.h"
 
-int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct providers *p)
+int thread_probes_attach_tracepoints(struct threads_bpf *skel)
+{
+	int err;
+
+	/* The tracepoints filter on the process inside: they see every task. */
+	err = probes_keep(bpf_program__attach(skel->progs.thread_fork));
+	if (!err)
+		err = probes_keep(bpf_program__attach(skel->progs.thread_exit));
+	if (!err)
+		err = probes_keep(bpf_program__attach(skel->progs.thread_switch));
+	return err;
+}
+
+int thread_probes_attach_uprobes(struct threads_bpf *skel, pid_t pid, const struct providers *p)
 {
 	struct bpf_program *in = skel->progs.pthread_entry, *out = skel->progs.pthread_return;
 	const char *obj = p->pthread_obj;
@@ -22,15 +35,13 @@ int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct provi
 		REQ("pthread_clockjoin_np", out, 1, LT_TP_JOIN),
 	};
 #undef REQ
-	int err;
 
-	/* The tracepoints filter on the process inside: they see every task. */
-	err = probes_keep(bpf_program__attach(skel->progs.thread_fork));
-	if (!err)
-		err = probes_keep(bpf_program__attach(skel->progs.thread_exit));
-	if (!err)
-		err = probes_keep(bpf_program__attach(skel->progs.thread_switch));
-	if (!err)
-		err = probes_attach(reqs, sizeof(reqs) / sizeof(reqs[0]), pid);
-	return err;
+	return probes_attach(reqs, sizeof(reqs) / sizeof(reqs[0]), pid);
+}
+
+int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct providers *p)
+{
+	int err = thread_probes_attach_tracepoints(skel);
+
+	return err ? err : thread_probes_attach_uprobes(skel, pid, p);
 }

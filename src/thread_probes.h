@@ -11,5 +11,9 @@ struct providers;
 /* sched tracepoints plus uprobes on pthread_create, pthread_detach and
  * the pthread_join family of the object providing them. */
 int thread_probes_attach(struct threads_bpf *skel, pid_t pid, const struct providers *p);
+/* The two halves: tracepoints (they see every task), and the uprobes in
+ * p->pthread_obj for pid (0: every process mapping it). */
+int thread_probes_attach_tracepoints(struct threads_bpf *skel);
+int thread_probes_attach_uprobes(struct threads_bpf *skel, pid_t pid, const struct providers *p);
 
 #endif

@@ -38,7 +38,9 @@
 #include "thread_drain.h"
 #include "thread_probes.h"
 #include "threads.skel.h"
+#include "system.h"
 #include "trace.h"
+#include "tracers.h"
 
 #define TICK_MS 1000
 #define EXIT_BAD_INPUT 2
@@ -61,8 +63,7 @@ struct session {
 	struct stack_cache stacks;
 	struct history mem_history;	/* bytes per allocation site, per second */
 	struct history heap_history;	/* Go heap in use per allocation stack */
-	struct lt_snapshot first, prev;	/* for the diff tables */
-	bool have_first;
+	struct diff_history changes;	/* for the diff tables */
 	uint64_t seq;		/* snapshots stored */
 	double start;
 	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
@@ -71,109 +72,6 @@ struct session {
 static double now_s(void)
 {
 	return mono_ns() / 1e9;
-}
-
-static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
-{
-	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO)
-		return 0;
-	fputs("leaktop: ", stderr);
-	return vfprintf(stderr, fmt, ap);
-}
-
-/* Name what is missing rather than fail later with EPERM. */
-static int check_privileges(void)
-{
-	static const struct { int bit; const char *name; } need[] = {
-		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 21, "CAP_SYS_ADMIN" },
-	};
-	unsigned long long eff = 0;
-	char line[256], missing[128] = "";
-	FILE *f = fopen("/proc/self/status", "re");
-
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "CapEff: %llx", &eff) == 1)
-			break;
-	if (f)
-		fclose(f);
-	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
-		if (!(eff & (1ULL << need[i].bit)))
-			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
-				 "%s%s", missing[0] ? ", " : "", need[i].name);
-	if (!missing[0])
-		return 0;
-	fprintf(stderr, "leaktop: missing capability %s: run as root\n", missing);
-	return -EPERM;
-}
-
-static int load_alloc(struct session *s)
-{
-	struct alloc_bpf *skel = alloc_bpf__open();
-	struct lt_site unknown = { 0 };
-	uint64_t zero = 0;
-	int err;
-
-	if (!skel)
-		return -errno;
-	probes_prepare(skel->progs.alloc_entry);
-	probes_prepare(skel->progs.alloc_return);
-	bpf_map__set_max_entries(skel->maps.allocs, s->opt.max_allocs);
-	bpf_map__set_max_entries(skel->maps.sites, s->opt.max_stacks + 1);
-	err = alloc_bpf__load(skel);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
-	if (err) {
-		alloc_bpf__destroy(skel);
-		return err < 0 ? err : -errno;
-	}
-	s->alloc = skel;
-	return 0;
-}
-
-static int load_threads(struct session *s)
-{
-	struct threads_bpf *skel = threads_bpf__open();
-	struct lt_tsite unknown = { 0 };
-	uint64_t zero = 0;
-	int err;
-
-	if (!skel)
-		return -errno;
-	skel->rodata->target_tgid = s->target.pid;
-	probes_prepare(skel->progs.pthread_entry);
-	probes_prepare(skel->progs.pthread_return);
-	bpf_map__set_max_entries(skel->maps.threads, s->opt.max_threads);
-	bpf_map__set_max_entries(skel->maps.pthreads, s->opt.max_threads);
-	err = threads_bpf__load(skel);
-	if (!err)
-		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);
-	if (err) {
-		threads_bpf__destroy(skel);
-		return err < 0 ? err : -errno;
-	}
-	s->threads = skel;
-	s->ts.pid = s->target.pid;
-	return 0;
-}
-
-static int load_goroutines(struct session *s)
-{
-	struct goroutines_bpf *skel = goroutines_bpf__open();
-	int err;
-
-	if (!skel)
-		return -errno;
-	skel->rodata->g_goid_off = s->go.layout.g_goid;
-	skel->rodata->g_gopc_off = s->go.layout.g_gopc;
-	probes_prepare(skel->progs.gopark_entry);
-	bpf_map__set_max_entries(skel->maps.parks, s->opt.max_threads * 4);
-	err = goroutines_bpf__load(skel);
-	if (err) {
-		goroutines_bpf__destroy(skel);
-		return err;
-	}
-	s->gor = skel;
-	return 0;
 }
 
 static int load_goheap(struct session *s)
@@ -262,30 +160,6 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snapshot_sort(snap);
 }
 
-/* The diff tables against the previous report and the first one; snap
- * becomes the previous one (the first is kept to the end). */
-static void show_changes(struct session *s, struct lt_snapshot *snap)
-{
-	struct lt_diff prev, first;
-
-	if (!s->have_first) {
-		s->first = *snap;
-		s->have_first = true;
-		memset(snap, 0, sizeof(*snap));
-		return;
-	}
-	diff_snapshots(s->prev.duration_s ? &s->prev : &s->first, snap,
-		       snap->duration_s - (s->prev.duration_s ? s->prev.duration_s :
-							      s->first.duration_s), &prev);
-	diff_snapshots(&s->first, snap, snap->duration_s - s->first.duration_s, &first);
-	render_diff_table(s->tables, &prev, &first, s->opt.top);
-	diff_free(&prev);
-	diff_free(&first);
-	snapshot_free(&s->prev);
-	s->prev = *snap;
-	memset(snap, 0, sizeof(*snap));
-}
-
 static void report(struct session *s, bool final)
 {
 	struct lt_snapshot snap;
@@ -298,7 +172,7 @@ static void report(struct session *s, bool final)
 	if (s->opt.snapshot_dir)
 		snapdir_store(s->opt.snapshot_dir, &snap, ++s->seq, s->opt.keep);
 	if (s->opt.interval_s && !s->opt.quiet)
-		show_changes(s, &snap);
+		render_changes(s->tables, &s->changes, &snap, s->opt.top);
 	snapshot_free(&snap);
 }
 
@@ -307,7 +181,7 @@ static void tick(struct session *s)
 {
 	symbolizer_refresh(s->sym);
 	if (s->alloc)
-		alloc_tick(s->alloc, s->sym, &s->stacks, &s->mem_history);
+		alloc_tick(s->alloc, s->target.pid, s->sym, &s->stacks, &s->mem_history);
 	if (s->threads)
 		threads_tick(s->threads, s->sym, &s->stacks, &s->ts);
 	if (s->gor)
@@ -379,11 +253,13 @@ static int load_all(struct session *s)
 	int err = 0;
 
 	if (s->has_malloc)
-		err = load_alloc(s);
-	if (!err && !s->is_go)
-		err = load_threads(s);
+		err = tracers_load_alloc(&s->opt, s->target.pid, &s->alloc);
+	if (!err && !s->is_go) {
+		err = tracers_load_threads(&s->opt, s->target.pid, &s->threads);
+		s->ts.pid = s->target.pid;
+	}
 	if (!err && s->trace_go)
-		err = load_goroutines(s);
+		err = tracers_load_goroutines(&s->opt, &s->gor);
 	if (!err && s->trace_go)
 		err = load_goheap(s);
 	if (err == -ESRCH)	/* libbpf's answer when it finds no vmlinux BTF */
@@ -409,25 +285,8 @@ static int attach_all(struct session *s)
 		err = goheap_attach(s->heap, pid, &s->go.bin, s->target.exe);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
-		threads_census(s->threads, &s->ts);
+		threads_census(s->threads);
 	return err;
-}
-
-/* Go frames as the runtime names them, inlined calls expanded, from
- * .gopclntab (stripped or not). */
-static int go_namer(void *ctx, uint64_t vaddr, struct lt_frame *out, int max)
-{
-	struct go_frame gf[16];
-	int n = gobin_frames_at(ctx, vaddr, gf, max < 16 ? max : 16);
-
-	for (int i = 0; i < n; i++) {
-		out[i].function = strdup(gf[i].function);
-		if (gf[i].file && gf[i].line > 0) {
-			out[i].file = strdup(gf[i].file);
-			out[i].line = gf[i].line;
-		}
-	}
-	return n;
 }
 
 static int start(struct session *s)
@@ -440,15 +299,17 @@ static int start(struct session *s)
 	if (!s->sym)
 		return 1;
 	if (s->is_go && s->trace_go)
-		symbolizer_set_namer(s->sym, s->target.exe, go_namer, &s->go.bin);
+		tracers_name_go(s->sym, s->target.exe, &s->go.bin);
 	if (!s->target.launched)
 		symbolizer_refresh(s->sym);
 	if (attach_all(s))
 		return 1;
 	if (target_release(&s->target, s->opt.cmd))
 		return EXIT_BAD_INPUT;
-	if (s->target.launched)	/* its own mappings now: it exec'ed */
+	if (s->target.launched) {	/* held at its exec: its own mappings */
 		symbolizer_refresh(s->sym);
+		target_continue(&s->target);
+	}
 	return 0;
 }
 
@@ -467,8 +328,7 @@ static void finish(struct session *s)
 	if (s->trace_go)
 		go_state_free(&s->go);
 	symbolizer_free(s->sym);
-	snapshot_free(&s->first);
-	snapshot_free(&s->prev);
+	diff_history_free(&s->changes);
 	stack_cache_free(&s->stacks);
 	history_free(&s->mem_history);
 	history_free(&s->heap_history);
@@ -484,11 +344,11 @@ int cmd_trace(int argc, char **argv)
 	err = options_parse(argc, argv, &s.opt);
 	if (err)
 		return err > 0 ? 0 : EXIT_BAD_INPUT;
+	if (s.opt.all)
+		return system_run(&s.opt);
 	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
-	if (check_privileges())
+	if (tracers_check_privileges(&s.opt))
 		return 1;
-	libbpf_set_print(libbpf_log);
-	probes_verbose = s.opt.verbose;
 	sfd = signal_fd();
 	err = take_target(&s);
 	if (err) {

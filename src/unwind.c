@@ -86,9 +86,9 @@ int unwind_thread(struct symbolizer *sym, pid_t pid, pid_t tid, const uint64_t r
 	Dwfl *dwfl = symbolizer_dwfl(sym);
 
 	/* The traced program's memory, not whatever the PID runs now. */
-	ctx.mem_fd = procmem_fd(pid);
+	ctx.mem_fd = procmem_get(pid);
 	if (ctx.mem_fd < 0)
-		return -ESRCH;
+		return ctx.mem_fd;
 	/* libdwfl allows one attach per session: its callbacks read ctx. */
 	if (!ctx.attached)
 		ctx.attached = dwfl_attach_state(dwfl, NULL, pid, &callbacks, NULL);
@@ -99,6 +99,7 @@ int unwind_thread(struct symbolizer *sym, pid_t pid, pid_t tid, const uint64_t r
 	ctx.max = max;
 	if (ctx.attached)
 		dwfl_getthread_frames(dwfl, tid, on_frame, NULL);
+	procmem_put(ctx.mem_fd);
 	if (ctx.n == 0 && max > 0)	/* no CFI at all: at least where it sleeps */
 		ip[ctx.n++] = regs[LT_R_IP];
 	return ctx.n;

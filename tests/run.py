@@ -3,7 +3,7 @@
 """leaktop test runner: unit tests plus integration tests against the
 programs in tests/targets (build them first: make -C tests/targets).
 
-Usage: python3 tests/run.py [--list] [--soak] [SUBSTRING...]
+Usage: python3 tests/run.py [--list] [--soak] [--san] [SUBSTRING...]
 
 With SUBSTRINGs only the tests whose names contain one of them run (the
 preflight checks always run).  Prints "PASS name" or "FAIL name: reason"
@@ -11,7 +11,17 @@ per test and ends with one line "N passed, N failed"; exits 1 if anything
 failed.  Needs root, Python 3 standard library only.  --soak runs the soak
 tests instead (minutes each; make soak).
 
-Environment: LEAKTOP  path of the binary under test (default <repo>/leaktop)
+--san runs the selected tests twice: with LEAKTOP, then with the ASan and
+UBSan build (build-san/, `make leaktop-san`), with names prefixed "san/".
+Each pass ends with its own "N passed, N failed" line, and the last line
+counts both.
+
+A sanitizer report (ASan, UBSan, LeakSanitizer) in the stderr of any
+leaktop run or of the unit tests fails that test.
+
+Environment: LEAKTOP             the binary under test (default <repo>/leaktop)
+             LEAKTOP_UNIT_TESTS  the unit test binary (default
+                                 <repo>/tests/unit/unit_tests)
 """
 
 import errno
@@ -34,8 +44,10 @@ TESTS_DIR = REPO / "tests"
 TARGETS_DIR = TESTS_DIR / "targets"
 BUILD = TARGETS_DIR / "build"
 DATA = TESTS_DIR / "data"
-UNIT_TESTS = TESTS_DIR / "unit" / "unit_tests"
+UNIT_TESTS = Path(os.environ.get("LEAKTOP_UNIT_TESTS") or
+                  TESTS_DIR / "unit" / "unit_tests")
 LEAKTOP = Path(os.environ.get("LEAKTOP") or REPO / "leaktop")
+SAN_BUILD = REPO / "build-san"
 JEMALLOC = Path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -60,6 +72,31 @@ PLAUSIBLE_SYMBOL = re.compile(r"^[A-Za-z_.$][\w.$@:<>,~*&()\[\] '+=!/|^%-]*$")
 HEX = re.compile(r"^0x[0-9a-fA-F]+$")
 
 PF_KTHREAD = 0x00200000
+
+# For a sanitized leaktop (harmless to anything else): stop at the first
+# report, leak check at exit, an exit status leaktop never uses.
+SAN_EXIT = 66
+os.environ.setdefault("ASAN_OPTIONS", f"halt_on_error=1:detect_leaks=1:"
+                      f"exitcode={SAN_EXIT}")
+os.environ.setdefault("UBSAN_OPTIONS", f"halt_on_error=1:print_stacktrace=1:"
+                      f"exitcode={SAN_EXIT}")
+SAN_MARKS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer")
+
+
+def sanitizer_report(text):
+    """The lines of the first sanitizer report in text, or None."""
+    lines = text.splitlines()
+    for i, ln in enumerate(lines):
+        if any(m in ln for m in SAN_MARKS):
+            return lines[i:i + 30]
+    return None
+
+
+def linked_sanitizers(exe):
+    """The sanitizer runtimes exe loads (its DT_NEEDED libasan, libubsan)."""
+    r = subprocess.run(["readelf", "-d", str(exe)], capture_output=True,
+                       text=True, timeout=30)
+    return {n for n in ("libasan", "libubsan") if f"[{n}.so" in r.stdout}
 
 
 class TestFailure(Exception):
@@ -168,14 +205,49 @@ class Ctx:
         self.procs = []
         self.runs = []
         self.notes = []
+        self.leaktop_errs = []   # (argv, stderr file) of leaktop runs
+        self.san = None          # (argv, report) found at cleanup
 
     def popen(self, argv, **kw):
         kw.setdefault("stdin", subprocess.DEVNULL)
-        # Own session: the whole group can be killed without touching us.
-        p = subprocess.Popen([str(a) for a in argv], start_new_session=True,
-                             **kw)
+        argv = [str(a) for a in argv]
+        f = self.keep_stderr(argv, kw) if argv[0] == str(LEAKTOP) else None
+        try:
+            # Own session: the whole group can be killed without us.
+            p = subprocess.Popen(argv, start_new_session=True, **kw)
+        finally:
+            if f:
+                f.close()
         self.procs.append(p)
         return p
+
+    def keep_stderr(self, argv, kw):
+        """Note where a leaktop run's stderr goes, into a file rather than
+        nowhere, for the sanitizer check at cleanup (pipes are read into
+        ctx.runs). Returns the file it opened, for the caller to close."""
+        err = kw.get("stderr")
+        if err in (None, subprocess.DEVNULL):
+            path = self.tmp / f"leaktop-{len(self.leaktop_errs)}.err"
+            self.leaktop_errs.append((argv, path))
+            kw["stderr"] = open(path, "wb")
+            return kw["stderr"]
+        if isinstance(getattr(err, "name", None), str):
+            self.leaktop_errs.append((argv, Path(err.name)))
+        return None
+
+    def sanitizer_check(self):
+        """The first sanitizer report in any leaktop stderr: (argv, lines)."""
+        texts = [(r.argv, r.err) for r in self.runs]
+        for argv, path in self.leaktop_errs:
+            try:
+                texts.append((argv, path.read_text(errors="replace")))
+            except OSError:
+                pass
+        for argv, text in texts:
+            san = sanitizer_report(text)
+            if san:
+                return argv, san
+        return None
 
     def start_target(self, name, *args, wait_ready=True, env=None):
         """Start a target directly (for -p tests); wait for its "ready"."""
@@ -209,6 +281,23 @@ class Ctx:
         p.argv = [str(a) for a in argv]
         return p
 
+    def wait_tracing(self, p, timeout=30):
+        """Wait for leaktop's "tracing pid" line, printed once every probe
+        is attached; what it read goes back into the run's stderr."""
+        p.err_read = b""
+        deadline = time.monotonic() + timeout
+        fd = p.stderr.fileno()
+        while b"leaktop: tracing pid" not in p.err_read:
+            left = deadline - time.monotonic()
+            check(left > 0, f"leaktop did not report tracing within "
+                  f"{timeout}s")
+            r, _, _ = select.select([fd], [], [], left)
+            if r:
+                chunk = os.read(fd, 4096)
+                check(chunk, "leaktop exited before tracing: " +
+                      p.err_read.decode(errors="replace")[-300:])
+                p.err_read += chunk
+
     def finish_leaktop(self, p, timeout):
         try:
             out, err = p.communicate(timeout=timeout)
@@ -217,6 +306,7 @@ class Ctx:
             kill_tree(p)
             out, err = p.communicate()
             timed_out = True
+        err = getattr(p, "err_read", b"") + err
         run = Run(p.argv, p.returncode, out.decode(errors="replace"),
                   err.decode(errors="replace"))
         self.runs.append(run)
@@ -265,6 +355,7 @@ class Ctx:
                         f.close()
                     except OSError:
                         pass
+        self.san = self.sanitizer_check()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def dump(self):
@@ -1032,6 +1123,33 @@ def t_leaky_cmd(ctx):
     assert_no_new_progs(before)
 
 
+@test("sample_bytes")
+def t_sample_bytes(ctx):
+    """--sample-bytes 4K: ~49 of leak_site's 200 x 1000 B are tracked and
+    scaled back up; the stated error is 1/sqrt(samples)."""
+    _, rep = run_target_cmd(ctx, "leaky", "--sample-bytes", "4K")
+    m = rep["memory"]
+    e = Errors()
+    e.check(m["sample_bytes"] == 4096, f"sample_bytes is {m['sample_bytes']}")
+    found = sites_by_caller(rep, "leak_site")
+    check(len(found) == 1, f"{len(found)} sites with frames[1] == leak_site, want 1")
+    s = found[0]
+    n = s.get("samples", 0)
+    # Poisson(48.8): 20..80 samples is beyond 4 standard deviations.
+    e.check(20 <= n <= 80, f"leak_site estimated from {n} samples, want ~49")
+    e.check(n and abs(s["error"] - n ** -0.5) < 1e-3,
+            f"error {s.get('error')} is not 1/sqrt({n})")
+    e.check(0.5 * 200000 <= s["bytes"] <= 1.5 * 200000,
+            f"leak_site estimate {s['bytes']} bytes, want 200000 +-50%")
+    e.check(900 < s["bytes"] / s["allocations"] < 1100,
+            f"estimated {s['bytes']} B in {s['allocations']} allocations: "
+            "not 1000 B each")
+    b = site_by_caller(rep, "balanced_work")
+    e.check(not b or b.bytes <= BALANCED_TRAFFIC // 100,
+            f"balanced_work shows {b} outstanding, all of it was freed")
+    e.done()
+
+
 @test("leaky_static")
 def t_leaky_static(ctx):
     """A static executable carries its own malloc: that one is probed."""
@@ -1057,6 +1175,7 @@ def t_not_root(ctx):
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534",
                         "--clear-groups", str(exe), "-p", "1"],
                        capture_output=True, text=True, timeout=10)
+    ctx.runs.append(Run(r.args, r.returncode, r.stdout, r.stderr))
     check(r.returncode == 1, f"exit status {r.returncode}, want 1")
     check("CAP_BPF" in r.stderr and r.stderr.count("\n") == 1,
           f"stderr does not name CAP_BPF in one line: {r.stderr!r}")
@@ -1277,12 +1396,13 @@ def t_attach_busy(ctx):
     e.done()
 
 
-@test("attach_until_exit")
-def t_attach_until_exit(ctx):
-    t = ctx.start_target("leaky", "--wait")
+def attach_leaky_until_exit(ctx, env=None):
+    """leaktop -p on leaky --wait (started with env), which then does its
+    work and exits; returns leaktop's report."""
+    t = ctx.start_target("leaky", "--wait", env=env)
     j = ctx.tmp / "report.json"
     lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
-    ctx.wait_attached(t, lt)
+    ctx.wait_tracing(lt)
     check(lt.poll() is None, "leaktop exited before the target did")
     t.stdin.write(b"go\n")
     t.stdin.flush()
@@ -1293,7 +1413,12 @@ def t_attach_until_exit(ctx):
         raise TestFailure("target leaky did not finish its work")
     r = ctx.finish_leaktop(lt, timeout=20)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
-    rep = load_report(j)
+    return load_report(j)
+
+
+@test("attach_until_exit")
+def t_attach_until_exit(ctx):
+    rep = attach_leaky_until_exit(ctx)
     e = Errors()
     e.check(rep["target_exited"] is True, "target_exited is not true")
     s = site_by_caller(rep, "leak_site")
@@ -1406,7 +1531,12 @@ def t_jemalloc(ctx):
     check(JEMALLOC.exists(), f"{JEMALLOC} missing: apt-get install "
           "libjemalloc2")
     env = dict(os.environ, LD_PRELOAD=str(JEMALLOC))
-    r, rep = run_target_cmd(ctx, "leaky", env=env)
+    # A sanitized leaktop cannot carry the LD_PRELOAD a command it starts
+    # would inherit (ASan's runtime must be loaded first): it attaches.
+    if linked_sanitizers(LEAKTOP):
+        rep = attach_leaky_until_exit(ctx, env)
+    else:
+        _, rep = run_target_cmd(ctx, "leaky", env=env)
     e = Errors()
     e.check("jemalloc" in rep["memory"]["allocator"],
             f"allocator is {rep['memory']['allocator']!r}")
@@ -1807,13 +1937,14 @@ def t_go_recursion(ctx):
     or change what it computes.  The native run goes alongside: the
     checksum does not depend on speed (a fixed number of rounds)."""
     exe = go_target()
-    args = ["recursion", "--seconds", "60"]
+    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "60"))   # make soak: 300
+    args = ["recursion", "--seconds", secs]
     n_out, n_err = ctx.tmp / "native.out", ctx.tmp / "native.stderr"
     with open(n_out, "wb") as out, open(n_err, "wb") as err:
         native = ctx.popen([exe, *args], stdout=out, stderr=err)
     j = ctx.tmp / "report.json"
-    r = leaktop_to_files(ctx, ["-d", "70", "--json", j, "--", exe, *args],
-                         timeout=100)
+    r = leaktop_to_files(ctx, ["-d", secs + 10, "--json", j, "--", exe, *args],
+                         timeout=secs + 40)
     try:
         native.wait(timeout=60)
     except subprocess.TimeoutExpired:
@@ -1972,6 +2103,10 @@ class Runner:
         except (OSError, subprocess.TimeoutExpired) as ex:
             self.result("unit_tests", False, f"could not run: {ex}")
             return
+        san = sanitizer_report(r.stderr)
+        if san:
+            self.result("unit_tests", False, f"sanitizer report: {san[0]}",
+                        san)
         seen = fails = 0
         for ln in r.stdout.splitlines():
             m = re.match(r"^(ok|FAIL)\s+(\S+)\s*(.*)$", ln)
@@ -1996,17 +2131,23 @@ class Runner:
             self.result(name, False, "cannot run: " + "; ".join(why_not))
             return
         ctx = Ctx(name)
+        why, details = None, []
         try:
             fn(ctx)
         except TestFailure as ex:
-            self.result(name, False, str(ex), ctx.dump())
+            why, details = str(ex), ctx.dump()
         except Exception as ex:
-            self.result(name, False, f"{type(ex).__name__}: {ex}",
-                        traceback.format_exc().splitlines() + ctx.dump())
-        else:
-            self.result(name, True)
+            why = f"{type(ex).__name__}: {ex}"
+            details = traceback.format_exc().splitlines() + ctx.dump()
         finally:
             ctx.cleanup()
+        # Whatever the test checked: a sanitizer report fails it.
+        if ctx.san:
+            argv, san = ctx.san
+            why = f"sanitizer report from {' '.join(argv)}: {san[0]}" + \
+                  (f" (and: {why})" if why else "")
+            details = san + details
+        self.result(name, why is None, why, details)
 
 
 
@@ -3288,8 +3429,287 @@ def t_soak_long_trace(ctx):
     e.done()
 
 
+# ---------------------------------------------------------------------------
+# System-wide (-a)
+
+
+def start_system(ctx, args, timeout=30, env=None):
+    """leaktop -a ARGS in the background, stderr to a file; returns once it
+    says it traces every process."""
+    err_p = ctx.tmp / "system.err"
+    with open(err_p, "wb") as err:
+        p = ctx.popen([LEAKTOP, "-a", *args], stdout=subprocess.DEVNULL,
+                      stderr=err, env=env)
+    deadline = time.monotonic() + timeout
+    while "tracing every process" not in err_p.read_text(errors="replace"):
+        check(p.poll() is None, f"leaktop -a exited with {p.returncode}: "
+              f"{err_p.read_text(errors='replace')[-500:]}")
+        check(time.monotonic() < deadline, "leaktop -a not tracing after "
+              f"{timeout}s")
+        time.sleep(0.1)
+    p.err_path = err_p
+    return p
+
+
+def finish_system(p, timeout=30):
+    """Wait for leaktop -a (it ends on its -d); its stderr."""
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure(f"leaktop -a did not end within {timeout}s")
+    err = p.err_path.read_text(errors="replace")
+    check(p.returncode == 0, f"leaktop -a exit status {p.returncode}: {err[-500:]}")
+    return err
+
+
+def system_report(path):
+    rep = json.loads(Path(path).read_text())
+    check(rep.get("system_wide") is True and isinstance(rep.get("processes"), list),
+          f"{path}: not a system-wide report: {list(rep)}")
+    return {p["pid"]: p for p in rep["processes"]}
+
+
+@test("system_wide")
+def t_system_wide(ctx):
+    """-a finds, in processes started after it, unjoined threads (native)
+    and leaking goroutines (Go, probed as it is discovered), each under its
+    own pid; a process with nothing to report and leaktop itself are not
+    listed."""
+    j = ctx.tmp / "all.json"
+    before = bpf_progs()
+    lt = start_system(ctx, ["-d", "9", "--min-block", "1", "--json", j])
+    th = ctx.popen([BUILD / "threads_unjoined", "--hold", "20"],
+                   stdout=subprocess.DEVNULL)
+    go = ctx.popen([go_target(), "chansend", "--seconds", "3", "--hold", "20"],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    quiet = ctx.start_target("idle")
+    finish_system(lt)
+    procs = system_report(j)
+    e = Errors()
+    e.check(lt.pid not in procs, "leaktop reports itself")
+    e.check(quiet.pid not in procs, "idle (one thread, memory not traced) is "
+            "listed though it has nothing to report")
+    if e.check(th.pid in procs, f"threads_unjoined (pid {th.pid}) not in the report"):
+        mine = thread_groups(procs[th.pid], "unjoined",
+                             lambda g: creator(g) == "spawn_unjoined")
+        e.check(sum(g["count"] for g in mine) == 5 and all(g["leak"] for g in mine),
+                f"threads_unjoined: spawn_unjoined groups {mine!r}, want 5 "
+                "unjoined threads, leak true")
+        total = sum(g["count"] for g in thread_groups(procs[th.pid], "unjoined"))
+        e.check(total == 5, f"{total} unjoined threads in threads_unjoined, exactly 5 are")
+    if e.check(go.pid in procs, f"goleaks (pid {go.pid}) not in the report"):
+        g = go_by_creator(procs[go.pid], "main.leakySend")
+        e.check(g and g.count == 30 and g.leaks == {True},
+                f"goleaks chansend: main.leakySend groups {g!r}, want 30 "
+                "leaking goroutines")
+    for pid, rep in procs.items():
+        e.check(rep["comm"] and rep["exe"], f"pid {pid}: no comm or exe")
+    e.done()
+    assert_no_new_progs(before)
+
+
+@test("system_memory")
+def t_system_memory(ctx):
+    """-a --memory samples every process's allocations: idle's late_leak
+    (512 B x 500/s, none freed) is estimated within the stated error."""
+    j = ctx.tmp / "all.json"
+    lt = start_system(ctx, ["-d", "7", "--memory", "--sample-bytes", "16K",
+                            "--json", j])
+    t0 = time.monotonic()
+    idle = ctx.start_target("idle")
+    err = finish_system(lt)
+    alive = time.monotonic() - t0
+    procs = system_report(j)
+    check("tracking one allocation per 16.0 KiB" in err,
+          f"leaktop -a --memory does not say it samples: {err[-300:]}")
+    check(idle.pid in procs, f"idle (pid {idle.pid}) not in the report")
+    rep = procs[idle.pid]
+    check(rep["memory"]["sample_bytes"] == 16384,
+          f"sample_bytes {rep['memory']['sample_bytes']}")
+    found = sites_by_caller(rep, "late_leak")
+    check(len(found) == 1, f"{len(found)} late_leak sites, want 1")
+    s = found[0]
+    truth = 512 * 500 * alive      # an upper bound: it ran at most this long
+    n = s.get("samples", 0)
+    e = Errors()
+    e.check(n >= 20, f"late_leak estimated from {n} samples, want ~{truth / 16384:.0f}")
+    e.check(0.4 * truth <= s["bytes"] <= 1.3 * truth,
+            f"late_leak estimate {s['bytes']} B, truth about {truth:.0f} B")
+    e.check(480 < s["bytes"] / max(s["allocations"], 1) < 540,
+            f"{s['bytes']} B in {s['allocations']}: not 512 B each")
+    e.done()
+
+
+@test("daemon_all")
+def t_daemon_all(ctx):
+    """daemon --all is one system-wide session: per-process snapshot
+    directories for processes with something to report."""
+    d = ctx.tmp / "snaps"
+    argv = [str(LEAKTOP), "daemon", "--dir", str(d), "--interval", "2", "--all"]
+    with open(ctx.tmp / "daemon.err", "wb") as err:
+        p = ctx.popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+    time.sleep(3)
+    th = ctx.popen([BUILD / "threads_unjoined", "--hold", "20"],
+                   stdout=subprocess.DEVNULL)
+    time.sleep(5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure("daemon --all did not stop within 30 s of SIGTERM")
+    log = (ctx.tmp / "daemon.err").read_text(errors="replace")
+    check(p.returncode == 0, f"daemon --all exit status {p.returncode}: {log[-500:]}")
+    sub = d / f"threads_unjoine-{th.pid}"
+    check(sub.is_dir(), f"no {sub.name} in {sorted(x.name for x in d.iterdir())}")
+    snaps = snapshots(sub)
+    check(len(snaps) >= 2, f"{len(snaps)} snapshots for threads_unjoined, want >= 2")
+    r = ctx.leaktop(["report", snaps[-1], "--json", ctx.tmp / "r.json"], timeout=30)
+    check(r.rc == 0, f"report exit status {r.rc}: {r.err}")
+    rep = load_report(ctx.tmp / "r.json")
+    total = sum(g["count"] for g in thread_groups(rep, "unjoined"))
+    check(total == 5, f"last snapshot: {total} unjoined threads, want 5")
+
+
+
+def map_entries(pid, name):
+    """Entries in the BPF map called name that process pid holds (found
+    through its fds); None when it holds no such map."""
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+        except OSError:
+            continue
+        m = re.search(r"^map_id:\s*(\d+)", info, re.M)
+        if not m:
+            continue
+        r = subprocess.run([bpftool(), "-j", "map", "show", "id", m.group(1)],
+                           capture_output=True, text=True)
+        if r.returncode or json.loads(r.stdout).get("name") != name:
+            continue
+        r = subprocess.run([bpftool(), "-j", "map", "dump", "id", m.group(1)],
+                           capture_output=True, text=True)
+        check(r.returncode == 0, f"bpftool map dump {name}: {r.stderr}")
+        return len(json.loads(r.stdout))
+    return None
+
+
+def vm_rss_kb(pid):
+    m = re.search(r"VmRSS:\s*(\d+)", Path(f"/proc/{pid}/status").read_text())
+    return int(m.group(1))
+
+
+@test("system_churn")
+def t_system_churn(ctx):
+    """Processes come and go under -a: each one's records and state are
+    dropped when it exits, so maps and leaktop's memory stay bounded."""
+    # A sanitized leaktop: ASan holds up to 256 MB of freed memory back
+    # (its quarantine), which would count as growth here; 16 MB of it.
+    env = dict(os.environ, ASAN_OPTIONS=os.environ["ASAN_OPTIONS"] +
+               ":quarantine_size_mb=16")
+    lt = start_system(ctx, ["-d", "40", "--min-block", "1"], env=env)
+    unjoined = BUILD / "threads_unjoined"
+
+    def churn(n):
+        for _ in range(n // 4):
+            ps = [ctx.popen([unjoined], stdout=subprocess.DEVNULL) for _ in range(4)]
+            for p in ps:
+                p.wait(timeout=30)
+            time.sleep(0.6)     # seen by a scan (every second) now and then
+
+    churn(16)
+    time.sleep(2.5)             # two scans: the exited ones are dropped
+    sites0, rss0 = map_entries(lt.pid, "tsites"), vm_rss_kb(lt.pid)
+    churn(48)
+    time.sleep(2.5)
+    sites1, rss1 = map_entries(lt.pid, "tsites"), vm_rss_kb(lt.pid)
+    held = [l for l in Path(f"/proc/{lt.pid}/maps").read_text().splitlines()
+            if l.endswith(str(unjoined))]
+    lt.send_signal(signal.SIGINT)
+    finish_system(lt)
+    e = Errors()
+    check(sites0 is not None and sites1 is not None, "leaktop -a holds no tsites map")
+    # Each threads_unjoined makes 4 creation sites: 48 more processes
+    # would leave 192 more if exited processes kept theirs.
+    e.check(sites1 <= sites0 + 8, f"creation sites {sites0} -> {sites1} after "
+            "48 more processes came and went: records of exited processes kept")
+    e.check(not held, f"leaktop still maps the exited processes' binary: {held[:3]}")
+    # Loose: -a sees every process on the machine, other work included;
+    # keeping each exited process's symbols (over 1 MB each) would pass it.
+    e.check(rss1 - rss0 < 48 * 1024, f"leaktop -a resident {rss0} -> {rss1} kB over "
+            "48 short-lived processes")
+    e.done()
+
+
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+def run_pass(label, argv, env, prefix):
+    """One run of this script as a child, its output passed through with
+    prefix on the test names. Returns its (passed, failed)."""
+    print(f"== {label} ==", flush=True)
+    t0 = time.monotonic()
+    p = subprocess.Popen([sys.executable, __file__, *argv], env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         stdin=subprocess.DEVNULL, text=True,
+                         errors="replace")
+    counts = None
+    for ln in p.stdout:
+        ln = ln.rstrip("\n")
+        m = SUMMARY.match(ln)
+        if m:
+            counts = int(m.group(1)), int(m.group(2))
+        elif prefix and ln.startswith(("PASS ", "FAIL ")):
+            ln = ln[:5] + prefix + ln[5:]
+        print(ln, flush=True)
+    p.wait()
+    print(f"== {label}: {time.monotonic() - t0:.0f} s ==", flush=True)
+    if not counts:
+        print(f"FAIL {prefix}run: ended (status {p.returncode}) without "
+              "a summary line", flush=True)
+        return 0, 1
+    if p.returncode != 0 and not counts[1]:
+        print(f"FAIL {prefix}run: exit status {p.returncode}", flush=True)
+        return counts[0], 1
+    return counts
+
+
+def san_preflight(exe):
+    """(passed, failed) of the check that exe is the sanitized build."""
+    got = linked_sanitizers(exe)
+    if got == {"libasan", "libubsan"}:
+        print("PASS san/preflight_sanitized", flush=True)
+        return 1, 0
+    print(f"FAIL san/preflight_sanitized: {exe} loads "
+          f"{sorted(got) or 'no sanitizer'}, want libasan and libubsan "
+          "(make leaktop-san)", flush=True)
+    return 0, 1
+
+
+def main_san(argv):
+    """The selected tests with LEAKTOP, then with the sanitized build."""
+    argv = [a for a in argv if a != "--san"]
+    san = dict(os.environ, LEAKTOP=str(SAN_BUILD / "leaktop"),
+               LEAKTOP_UNIT_TESTS=str(SAN_BUILD / "unit_tests"))
+    counts = []
+    try:
+        counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, ""))
+        counts.append(san_preflight(san["LEAKTOP"]))
+        counts.append(run_pass(f"pass 2: {san['LEAKTOP']} (ASan, UBSan, "
+                               "LSan)", argv, san, "san/"))
+    except KeyboardInterrupt:
+        print("FAIL interrupted: test run interrupted", flush=True)
+        counts.append((0, 1))
+    passed, failed = (sum(c[i] for c in counts) for i in (0, 1))
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0
+
+
 def main(argv):
     tests = SOAKS if "--soak" in argv else TESTS
+    if "--san" in argv and "--list" not in argv:
+        return main_san(argv)
     if "--list" in argv:
         for name, _, _ in tests:
             print(name)

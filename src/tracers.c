@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Load the BPF tracers, sized by the options, for one process or all. */
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "alloc.skel.h"
+#include "alloc_drain.h"
+#include "gobin.h"
+#include "goroutines.skel.h"
+#include "probes.h"
+#include "symbolize.h"
+#include "threads.skel.h"
+#include "tracers.h"
+
+static int libbpf_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG || level == LIBBPF_INFO)
+		return 0;
+	fputs("leaktop: ", stderr);
+	return vfprintf(stderr, fmt, ap);
+}
+
+/* Name what is missing rather than fail later with EPERM. */
+int tracers_check_privileges(const struct options *o)
+{
+	static const struct { int bit; const char *name; } need[] = {
+		{ 39, "CAP_BPF" }, { 38, "CAP_PERFMON" }, { 21, "CAP_SYS_ADMIN" },
+	};
+	unsigned long long eff = 0;
+	char line[256], missing[128] = "";
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "CapEff: %llx", &eff) == 1)
+			break;
+	if (f)
+		fclose(f);
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+		if (!(eff & (1ULL << need[i].bit)))
+			snprintf(missing + strlen(missing), sizeof(missing) - strlen(missing),
+				 "%s%s", missing[0] ? ", " : "", need[i].name);
+	libbpf_set_print(libbpf_log);
+	probes_verbose = o->verbose;
+	if (!missing[0])
+		return 0;
+	fprintf(stderr, "leaktop: missing capability %s: run as root\n", missing);
+	return -EPERM;
+}
+
+int tracers_load_alloc(const struct options *o, pid_t pid, struct alloc_bpf **out)
+{
+	struct alloc_bpf *skel = alloc_bpf__open();
+	struct lt_site unknown = { .tgid = pid };
+	uint64_t zero = 0;
+	int err;
+
+	if (!skel)
+		return -errno;
+	probes_prepare(skel->progs.alloc_entry);
+	probes_prepare(skel->progs.alloc_return);
+	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
+	bpf_map__set_max_entries(skel->maps.sites, o->max_stacks + 1);
+	bpf_map__set_max_entries(skel->maps.ages, o->max_stacks + 1);
+	skel->rodata->sample_bytes = o->sample_bytes;
+	skel->rodata->all_procs = pid == 0;
+	skel->rodata->self_tgid = getpid();
+	err = alloc_bpf__load(skel);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
+	if (!err && o->sample_bytes)
+		alloc_set_sampling(skel, o->sample_bytes);
+	if (err) {
+		alloc_bpf__destroy(skel);
+		return err < 0 ? err : -errno;
+	}
+	*out = skel;
+	return 0;
+}
+
+int tracers_load_threads(const struct options *o, pid_t pid, struct threads_bpf **out)
+{
+	struct threads_bpf *skel = threads_bpf__open();
+	struct lt_tsite unknown = { .tgid = pid };
+	uint64_t zero = 0;
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = pid;
+	skel->rodata->self_tgid = getpid();
+	probes_prepare(skel->progs.pthread_entry);
+	probes_prepare(skel->progs.pthread_return);
+	bpf_map__set_max_entries(skel->maps.threads, o->max_threads);
+	bpf_map__set_max_entries(skel->maps.pthreads, o->max_threads);
+	err = threads_bpf__load(skel);
+	if (!err)
+		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);
+	if (err) {
+		threads_bpf__destroy(skel);
+		return err < 0 ? err : -errno;
+	}
+	*out = skel;
+	return 0;
+}
+
+int tracers_load_goroutines(const struct options *o, struct goroutines_bpf **out)
+{
+	struct goroutines_bpf *skel = goroutines_bpf__open();
+	int err;
+
+	if (!skel)
+		return -errno;
+	probes_prepare(skel->progs.gopark_entry);
+	bpf_map__set_max_entries(skel->maps.parks, o->max_threads * 4);
+	err = goroutines_bpf__load(skel);
+	if (err) {
+		goroutines_bpf__destroy(skel);
+		return err;
+	}
+	*out = skel;
+	return 0;
+}
+
+static int go_namer(void *ctx, uint64_t vaddr, struct lt_frame *out, int max)
+{
+	struct go_frame gf[16];
+	int n = gobin_frames_at(ctx, vaddr, gf, max < 16 ? max : 16);
+
+	for (int i = 0; i < n; i++) {
+		out[i].function = strdup(gf[i].function);
+		if (gf[i].file && gf[i].line > 0) {
+			out[i].file = strdup(gf[i].file);
+			out[i].line = gf[i].line;
+		}
+	}
+	return n;
+}
+
+void tracers_name_go(struct symbolizer *sym, const char *exe, struct gobin *bin)
+{
+	symbolizer_set_namer(sym, exe, go_namer, bin);
+}

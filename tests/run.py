@@ -3388,6 +3388,15 @@ def t_soak_kill_random(ctx):
     finish_checksum(ctx, t, f"target after {n} leaktops", timeout=90)
 
 
+@soak("soak_go_recursion")
+def t_soak_go_recursion(ctx):
+    """Five minutes (LEAKTOP_GO_SOAK_S) of the Go target's deep recursion,
+    goroutines started from deep down and heap churn under full tracing:
+    no crash, the checksum of a native run."""
+    os.environ.setdefault("LEAKTOP_GO_SOAK_S", "300")
+    t_go_recursion(ctx)
+
+
 @soak("soak_long_trace")
 def t_soak_long_trace(ctx):
     """Three minutes of leaktop -p -i 1 with snapshots (--keep 20) on

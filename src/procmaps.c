@@ -26,6 +26,7 @@ static int parse_line(char *line, struct mapping *m)
 	m->deleted = tail > 0 && strcmp(line + tail, DELETED) == 0;
 	if (m->deleted)
 		line[tail] = '\0';
+	m->uprobes = strcmp(line, "[uprobes]") == 0;
 	/* Only real files: "[heap]", "[stack]", "[vdso]" have no ELF to read. */
 	m->path = line[0] == '/' ? strdup(line) : NULL;
 	return 0;

@@ -12,6 +12,8 @@ struct mapping {
 	uint64_t start, end, pgoff;
 	bool exec;
 	bool deleted;	/* the file at path is no longer the one mapped */
+	bool uprobes;	/* the kernel's uprobe page ("[uprobes]"): return
+			 * probe trampoline and out-of-line steps */
 	char *path;	/* NULL for anonymous mappings */
 };
 

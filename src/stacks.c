@@ -24,6 +24,9 @@ struct lt_stack *stack_from_ips(struct symbolizer *sym, const uint64_t *ip, int 
 		return NULL;
 	}
 	for (int i = 0; i < n; i++) {
+		/* The real return address is in the kernel's hands: skip it. */
+		if (i > 0 && symbolizer_is_trampoline(sym, ip[i]))
+			continue;
 		/* The kernel walk checked the frame chain's shape; a return
 		 * address outside any code the process mapped means the chain
 		 * went through code without frame pointers: cut it there. */

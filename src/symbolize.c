@@ -32,6 +32,7 @@ struct symbolizer {
 	struct module *mods;
 	int nmods;
 	struct procmaps code;	/* every executable mapping ever seen */
+	uint64_t tramp_start, tramp_end;	/* the [uprobes] page */
 };
 
 /* Declared here so C code needs no C++ header (libstdc++ provides it). */
@@ -188,6 +189,11 @@ int symbolizer_refresh(struct symbolizer *s)
 	for (int i = 0; i < pm.n; i++) {
 		if (!pm.m[i].exec)
 			continue;
+		if (pm.m[i].uprobes) {
+			s->tramp_start = pm.m[i].start;
+			s->tramp_end = pm.m[i].end;
+			continue;
+		}
 		remember_code(s, &pm.m[i]);
 		if (pm.m[i].path)
 			add_module(s, &pm.m[i]);
@@ -195,6 +201,11 @@ int symbolizer_refresh(struct symbolizer *s)
 	dwfl_report_end(s->dwfl, NULL, NULL);
 	procmaps_free(&pm);
 	return 0;
+}
+
+bool symbolizer_is_trampoline(struct symbolizer *s, uint64_t addr)
+{
+	return addr >= s->tramp_start && addr < s->tramp_end;
 }
 
 bool symbolizer_is_code(struct symbolizer *s, uint64_t addr)

@@ -19,6 +19,10 @@ struct symbolizer *symbolizer_new(pid_t pid);
 int symbolizer_refresh(struct symbolizer *s);
 /* Is addr inside code the process has mapped (now or earlier)? */
 bool symbolizer_is_code(struct symbolizer *s, uint64_t addr);
+/* Is addr in the kernel's uprobe page? A return address there is the
+ * return probe trampoline standing in for a probed function's caller
+ * (an allocator called from inside another probed allocator). */
+bool symbolizer_is_trampoline(struct symbolizer *s, uint64_t addr);
 /* Fill *f for addr; a return address is looked up at addr - 1 so that a
  * call at the end of a function is not charged to the next one. */
 void symbolize(struct symbolizer *s, uint64_t addr, bool is_return, struct lt_frame *f);

@@ -69,6 +69,8 @@ $(GO_UNIT)/hello_zdebug: $(GO_UNIT)/hello_nocompress
 
 unit: tests/unit/unit_tests $(GO_UNIT_BINS)
 
+include tests/fuzz/fuzz.mk
+
 targets:
 	$(MAKE) -C tests/targets
 

@@ -12,6 +12,7 @@ packages=(
 	golang-go           # Go test targets
 	binutils            # objcopy, nm in tests
 	bpftrace            # benchmark: the empty-probe floor
+	clang-14 libclang-rt-14-dev  # tests/fuzz: libFuzzer and sanitizer runtimes
 )
 
 missing=()

@@ -2158,6 +2158,24 @@ def t_snap_corrupt(ctx):
               f"{name} snapshot: stderr is not one line naming the file: {r.err!r}")
 
 
+@test("fuzz_smoke", needs_tool=False)
+def t_fuzz_smoke(ctx):
+    """make fuzz-smoke: the parser fuzzers (tests/fuzz) build, replay every
+    regression input and fuzz ~15 s each with no crash, hang, leak or
+    sanitizer report."""
+    argv = ["make", "-C", str(REPO), "fuzz-smoke"]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           errors="replace", timeout=900)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("make fuzz-smoke did not finish within 900 s")
+    ctx.runs.append(Run(argv, r.returncode, r.stdout, r.stderr))
+    check(r.returncode == 0, f"make fuzz-smoke exited with status {r.returncode}")
+    for t in ("elfsym", "gobin", "snapfile"):
+        check(re.search(rf"^fuzz: {t}: Done [1-9][0-9]* runs", r.stdout, re.M),
+              f"make fuzz-smoke reported no fuzzing run of {t}")
+
+
 
 def main(argv):
     if "--list" in argv:

@@ -7,7 +7,10 @@
  * compressed and given a valid header and checksums here, so that the
  * mutations reach the section parsers instead of dying at a checksum.
  * Whatever the reader accepts is read back in full, every string and
- * every frame of every stack, so that the sanitizers see a bad pointer.
+ * every frame of every stack, so that the sanitizers see a bad pointer,
+ * and must be what the renderers take for granted (a live snapshot's
+ * shape, docs/snapshot-format.md): each section's groups of its own
+ * kinds, no NULL stack where leaktop always has one. Otherwise abort.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -77,9 +80,17 @@ static void stack(const struct lt_stack *st)
 	}
 }
 
-static void groups(const struct lt_group *g, int n)
+/* The group kinds each section holds; those with a creation stack. */
+#define KIND(k)		(1u << (k))
+#define CREATED		(KIND(LT_G_UNJOINED) | KIND(LT_G_BLOCKED) | KIND(LT_G_RUNNING) | \
+			 KIND(LT_G_GOROUTINE))
+
+static void groups(const struct lt_group *g, int n, unsigned int kinds)
 {
 	for (int i = 0; i < n; i++) {
+		if ((unsigned int)g[i].kind > LT_G_GOHEAP || !(kinds & KIND(g[i].kind)) ||
+		    !g[i].stack || (!g[i].created_by && (CREATED & KIND(g[i].kind))))
+			abort();
 		stack(g[i].stack);
 		stack(g[i].created_by);
 		str(g[i].wait);
@@ -109,11 +120,14 @@ static void walk(const struct lt_snapshot *s)
 	lost(&s->tlost);
 	lost(&s->glost);
 	lost(&s->hlost);
-	groups(s->groups, s->ngroups);
-	groups(s->tgroups, s->ntgroups);
-	groups(s->ggroups, s->nggroups);
-	groups(s->hsites, s->nhsites);
+	groups(s->groups, s->ngroups, KIND(LT_G_ALLOC));
+	groups(s->tgroups, s->ntgroups,
+	       KIND(LT_G_UNJOINED) | KIND(LT_G_BLOCKED) | KIND(LT_G_RUNNING));
+	groups(s->ggroups, s->nggroups, KIND(LT_G_GOROUTINE));
+	groups(s->hsites, s->nhsites, KIND(LT_G_GOHEAP));
 	for (int i = 0; i < s->nsites; i++) {
+		if (!s->sites[i].created_by)
+			abort();
 		stack(s->sites[i].created_by);
 		use(s->sites[i].live);
 		use(s->sites[i].growing);

@@ -85,6 +85,8 @@ $(GO_UNIT)/hello_zdebug: $(GO_UNIT)/hello_nocompress
 
 unit: $(UNIT_BIN) $(GO_UNIT_BINS)
 
+include tests/fuzz/fuzz.mk
+
 targets:
 	$(MAKE) -C tests/targets
 

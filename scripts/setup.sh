@@ -15,6 +15,7 @@ packages=(
 	redis-server        # benchmark: a real jemalloc server under load
 	redis-tools         # benchmark: redis-benchmark, redis-cli
 	wrk                 # benchmark: HTTP load generator
+	clang-14 libclang-rt-14-dev  # tests/fuzz: libFuzzer and sanitizer runtimes
 )
 
 missing=()

@@ -463,7 +463,8 @@ static bool pc_step(struct pcstep *s, unsigned quantum)
 	if (!step_varint(s, &uv) || !step_varint(s, &pcd))
 		return false;
 	s->first = false;
-	s->val += (int32_t)((0u - (uv & 1)) ^ (uv >> 1));
+	/* int32 arithmetic wraps in Go; in C only unsigned arithmetic may */
+	s->val = (int32_t)((uint32_t)s->val + ((0u - (uv & 1)) ^ (uv >> 1)));
 	s->pc += (uint64_t)pcd * quantum;
 	return true;
 }

@@ -77,6 +77,24 @@ static uint64_t le_get(const uint8_t *p, int n)
 	return v;
 }
 
+/*
+ * What the tracer produces and the renderers take for granted, so that
+ * neither a writer nor a reader lets anything else through: each section
+ * holds groups of its own kinds; every group has a stack, and thread and
+ * goroutine groups and thread sites a creation stack (the unknown stack
+ * has zero frames, it is never NULL).
+ */
+#define KIND(k)		(1u << (k))
+#define MEM_KINDS	KIND(LT_G_ALLOC)
+#define THREAD_KINDS	(KIND(LT_G_UNJOINED) | KIND(LT_G_BLOCKED) | KIND(LT_G_RUNNING))
+#define GORO_KINDS	KIND(LT_G_GOROUTINE)
+#define GOHEAP_KINDS	KIND(LT_G_GOHEAP)
+
+static bool group_stacks_ok(const struct lt_group *g)
+{
+	return g->stack && (g->created_by || !(KIND(g->kind) & (THREAD_KINDS | GORO_KINDS)));
+}
+
 /* ---- writing ---- */
 
 static void put_le(struct bytebuf *b, uint64_t v, int n)
@@ -388,9 +406,11 @@ static void put_lost(struct writer *w, struct bytebuf *b, const struct lt_lost_c
 	}
 }
 
-static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group *g)
+static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group *g,
+		      unsigned int kinds)
 {
-	if ((unsigned int)g->kind > LT_G_GOHEAP) {
+	if ((unsigned int)g->kind > LT_G_GOHEAP || !(kinds & KIND(g->kind)) ||
+	    !group_stacks_ok(g)) {
 		wr_fail(w, -EINVAL);
 		return;
 	}
@@ -405,7 +425,8 @@ static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group
 	put_u32(b, str_ref_n(w, g->why, strnlen(g->why, sizeof(g->why))));
 }
 
-static void put_groups(struct writer *w, struct bytebuf *b, const struct lt_group *g, int n)
+static void put_groups(struct writer *w, struct bytebuf *b, const struct lt_group *g, int n,
+		       unsigned int kinds)
 {
 	if (n < 0 || (n && !g)) {
 		wr_fail(w, -EINVAL);
@@ -413,7 +434,7 @@ static void put_groups(struct writer *w, struct bytebuf *b, const struct lt_grou
 	}
 	put_u32(b, n);
 	for (int i = 0; i < n; i++)
-		put_group(w, b, &g[i]);
+		put_group(w, b, &g[i], kinds);
 }
 
 static void put_sites(struct writer *w, struct bytebuf *b, const struct lt_site_count *r, int n)
@@ -424,6 +445,8 @@ static void put_sites(struct writer *w, struct bytebuf *b, const struct lt_site_
 	}
 	put_u32(b, n);
 	for (int i = 0; i < n; i++) {
+		if (!r[i].created_by)
+			wr_fail(w, -EINVAL);
 		put_u32(b, stack_ref(w, r[i].created_by));
 		put_u64(b, r[i].live);
 		put_u64(b, r[i].unjoined);
@@ -455,7 +478,7 @@ static void put_memory(struct writer *w, const struct lt_snapshot *s)
 	put_u64(b, s->bytes);
 	put_u64(b, s->count);
 	put_lost(w, b, &s->lost);
-	put_groups(w, b, s->groups, s->ngroups);
+	put_groups(w, b, s->groups, s->ngroups, MEM_KINDS);
 }
 
 static void put_threads(struct writer *w, const struct lt_snapshot *s)
@@ -466,7 +489,7 @@ static void put_threads(struct writer *w, const struct lt_snapshot *s)
 	put_u32(b, (uint32_t)s->live_threads);
 	put_f64(b, s->min_block_s);
 	put_lost(w, b, &s->tlost);
-	put_groups(w, b, s->tgroups, s->ntgroups);
+	put_groups(w, b, s->tgroups, s->ntgroups, THREAD_KINDS);
 	put_sites(w, b, s->sites, s->nsites);
 }
 
@@ -478,7 +501,7 @@ static void put_goroutines(struct writer *w, const struct lt_snapshot *s)
 	put_u32(b, str_ref(w, s->go_version));
 	put_u32(b, (uint32_t)s->goroutines);
 	put_lost(w, b, &s->glost);
-	put_groups(w, b, s->ggroups, s->nggroups);
+	put_groups(w, b, s->ggroups, s->nggroups, GORO_KINDS);
 }
 
 static void put_goheap(struct writer *w, const struct lt_snapshot *s)
@@ -488,7 +511,7 @@ static void put_goheap(struct writer *w, const struct lt_snapshot *s)
 	put_u8(b, s->has_goheap);
 	put_u64(b, s->goheap_rate);
 	put_lost(w, b, &s->hlost);
-	put_groups(w, b, s->hsites, s->nhsites);
+	put_groups(w, b, s->hsites, s->nhsites, GOHEAP_KINDS);
 }
 
 static void put_strings(struct writer *w)
@@ -875,13 +898,15 @@ static int parse_lost(struct parser *p, struct cur *c, struct lt_lost_counts *l,
 	return 0;
 }
 
-static int parse_group(struct parser *p, struct cur *c, struct lt_group *g)
+static int parse_group(struct parser *p, struct cur *c, struct lt_group *g, unsigned int kinds)
 {
 	uint32_t kind = get_u32(c);
 	int err;
 
 	if (kind > LT_G_GOHEAP)
 		return bad(p, "unknown group kind");
+	if (!(kinds & KIND(kind)))
+		return bad(p, "group of a kind its section does not hold");
 	g->kind = kind;
 	err = get_bool(p, c, &g->leak);
 	if (err)
@@ -896,11 +921,14 @@ static int parse_group(struct parser *p, struct cur *c, struct lt_group *g)
 		err = get_str(p, c, &g->wait);
 	if (!err)
 		err = get_chars(p, c, g->why, sizeof(g->why));
+	if (!err && !group_stacks_ok(g))
+		err = bad(p, "group without its stack");
 	return err;
 }
 
 /* n groups into *out, which the snapshot owns as soon as it is allocated. */
-static int parse_groups(struct parser *p, struct cur *c, struct lt_group **out, int *nout)
+static int parse_groups(struct parser *p, struct cur *c, struct lt_group **out, int *nout,
+			unsigned int kinds)
 {
 	uint32_t n = get_u32(c);
 	int err;
@@ -914,7 +942,7 @@ static int parse_groups(struct parser *p, struct cur *c, struct lt_group **out, 
 		return -ENOMEM;
 	*nout = n;
 	for (uint32_t i = 0; i < n; i++) {
-		err = parse_group(p, c, &(*out)[i]);
+		err = parse_group(p, c, &(*out)[i], kinds);
 		if (err)
 			return err;
 	}
@@ -930,6 +958,8 @@ static int parse_site(struct parser *p, struct cur *c, struct lt_site_count *r)
 	r->change = (int64_t)get_u64(c);
 	if (!err)
 		err = get_bool(p, c, &r->growing);
+	if (!err && !r->created_by)
+		err = bad(p, "thread site without its creation stack");
 	return err;
 }
 
@@ -982,7 +1012,7 @@ static int parse_memory(struct parser *p, struct cur *c)
 	if (!err)
 		err = parse_lost(p, c, &s->lost, LOST_MEM);
 	if (!err)
-		err = parse_groups(p, c, &s->groups, &s->ngroups);
+		err = parse_groups(p, c, &s->groups, &s->ngroups, MEM_KINDS);
 	return err;
 }
 
@@ -996,7 +1026,7 @@ static int parse_threads(struct parser *p, struct cur *c)
 	if (!err)
 		err = parse_lost(p, c, &s->tlost, LOST_THR);
 	if (!err)
-		err = parse_groups(p, c, &s->tgroups, &s->ntgroups);
+		err = parse_groups(p, c, &s->tgroups, &s->ntgroups, THREAD_KINDS);
 	if (!err)
 		err = parse_sites(p, c, s);
 	return err;
@@ -1013,7 +1043,7 @@ static int parse_goroutines(struct parser *p, struct cur *c)
 	if (!err)
 		err = parse_lost(p, c, &s->glost, LOST_GO);
 	if (!err)
-		err = parse_groups(p, c, &s->ggroups, &s->nggroups);
+		err = parse_groups(p, c, &s->ggroups, &s->nggroups, GORO_KINDS);
 	return err;
 }
 
@@ -1026,7 +1056,7 @@ static int parse_goheap(struct parser *p, struct cur *c)
 	if (!err)
 		err = parse_lost(p, c, &s->hlost, LOST_HEAP);
 	if (!err)
-		err = parse_groups(p, c, &s->hsites, &s->nhsites);
+		err = parse_groups(p, c, &s->hsites, &s->nhsites, GOHEAP_KINDS);
 	return err;
 }
 

@@ -15,4 +15,9 @@ static inline uint64_t mono_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static inline double mono_s(void)
+{
+	return mono_ns() / 1e9;
+}
+
 #endif

@@ -95,11 +95,6 @@ struct system {
 	FILE *tables;
 };
 
-static double now_s(void)
-{
-	return mono_ns() / 1e9;
-}
-
 /* Field 22 of /proc/PID/stat, and the comm; -errno when it is gone. */
 static int read_stat(pid_t pid, unsigned long long *start, char *comm, size_t len)
 {
@@ -449,7 +444,7 @@ static void proc_snapshot(struct system *sys, struct proc *p, struct lt_snapshot
 	snap->pid = p->pid;
 	snprintf(snap->comm, sizeof(snap->comm), "%s", p->comm);
 	snap->exe = p->exe;
-	snap->duration_s = now_s() - sys->start;
+	snap->duration_s = mono_s() - sys->start;
 	snap->min_age_s = o->min_age_s;
 	snap->min_block_s = o->min_block_s;
 	snap->no_memory = !sys->alloc;
@@ -558,7 +553,7 @@ static void report(struct system *sys, bool final)
 	if (!sys->opt->quiet) {
 		fprintf(sys->tables,
 			"leaktop -a after %.1fs: %d processes (%d Go), %d with records, %d to show%s\n\n",
-			now_s() - sys->start, sys->nprocs, gos, active, n,
+			mono_s() - sys->start, sys->nprocs, gos, active, n,
 			sys->alloc ? "" : "; memory not traced (--memory)");
 		for (int i = 0; i < n && i < sys->opt->top; i++) {
 			struct proc *p = find_proc(sys, snaps[i].pid);
@@ -590,13 +585,13 @@ static int signal_fd(void)
 static void run_loop(struct system *sys, int sfd)
 {
 	const struct options *o = sys->opt;
-	double next_tick = now_s() + TICK_S, next_table = sys->start + o->interval_s;
+	double next_tick = mono_s() + TICK_S, next_table = sys->start + o->interval_s;
 	double end = o->duration_s ? sys->start + o->duration_s : 0;
 
 	for (;;) {
 		struct pollfd pfd = { .fd = sfd, .events = POLLIN };
 		struct signalfd_siginfo si;
-		double t = now_s(), wake = next_tick;
+		double t = mono_s(), wake = next_tick;
 
 		if (o->interval_s && next_table < wake)
 			wake = next_table;
@@ -606,7 +601,7 @@ static void run_loop(struct system *sys, int sfd)
 		while (read(sfd, &si, sizeof(si)) == sizeof(si))
 			if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM)
 				return;
-		t = now_s();
+		t = mono_s();
 		if (end && t >= end)
 			return;
 		if (t >= next_tick) {
@@ -674,7 +669,7 @@ int system_run(const struct options *o)
 		return 1;
 	sfd = signal_fd();
 	err = start(&sys);
-	sys.start = now_s();
+	sys.start = mono_s();
 	if (!err) {
 		fprintf(stderr, "leaktop: tracing every process: %d processes, %d probe links\n",
 			sys.nprocs, probes_count());

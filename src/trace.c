@@ -69,11 +69,6 @@ struct session {
 	FILE *tables;	/* stdout, or stderr when JSON goes to stdout */
 };
 
-static double now_s(void)
-{
-	return mono_ns() / 1e9;
-}
-
 static int load_goheap(struct session *s)
 {
 	struct goheap_bpf *skel;
@@ -144,7 +139,7 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->exe = s->target.exe;
 	snap->allocator = s->prov.malloc_obj;
 	snap->exited = s->target.exited;
-	snap->duration_s = now_s() - s->start;
+	snap->duration_s = mono_s() - s->start;
 	snap->min_age_s = s->opt.min_age_s;
 	snap->min_block_s = s->opt.min_block_s;
 	if (!s->alloc)
@@ -208,14 +203,14 @@ static int signal_fd(void)
 /* Returns when it is time for the final report. */
 static void run_loop(struct session *s, int sfd)
 {
-	double next_tick = now_s(), next_table = s->start + s->opt.interval_s;
+	double next_tick = mono_s(), next_table = s->start + s->opt.interval_s;
 	double end = s->opt.duration_s ? s->start + s->opt.duration_s : 0;
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
 				       { .fd = s->target.pidfd, .events = POLLIN } };
 		struct signalfd_siginfo si;
-		double t = now_s(), wake = next_tick;
+		double t = mono_s(), wake = next_tick;
 		int state;
 
 		if (s->opt.interval_s && next_table < wake)
@@ -234,7 +229,7 @@ static void run_loop(struct session *s, int sfd)
 		}
 		if (state == TARGET_EXITED)
 			return;
-		t = now_s();
+		t = mono_s();
 		if (end && t >= end)
 			return;
 		if (t >= next_tick) {
@@ -357,7 +352,7 @@ int cmd_trace(int argc, char **argv)
 		return err == -EPERM ? 1 : EXIT_BAD_INPUT;
 	}
 	err = start(&s);
-	s.start = now_s();
+	s.start = mono_s();
 	if (!err) {
 		fprintf(stderr, "leaktop: tracing pid %d (%s): %d probe links, allocator %s\n", s.target.pid,
 			s.target.comm, probes_count(),

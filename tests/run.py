@@ -181,6 +181,16 @@ def kill_tree(proc):
         pass
 
 
+def stop_daemon(p, what="daemon"):
+    """SIGTERM, then wait up to 30 s for the daemon to end."""
+    p.send_signal(signal.SIGTERM)
+    try:
+        p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        kill_tree(p)
+        raise TestFailure(f"{what} did not stop within 30 s of SIGTERM")
+
+
 def pid_alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as f:
@@ -2169,12 +2179,7 @@ def run_daemon(ctx, seconds, keep, interval=1):
     with open(out_p, "wb") as out, open(err_p, "wb") as err:
         p = ctx.popen(argv, stdout=out, stderr=err)
     time.sleep(seconds)
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        kill_tree(p)
-        raise TestFailure("daemon did not stop within 30 s of SIGTERM")
+    stop_daemon(p)
     run = Run(argv, p.returncode, out_p.read_text(errors="replace"),
               err_p.read_text(errors="replace"))
     ctx.runs.append(run)
@@ -2272,12 +2277,7 @@ def t_snap_daemon_comm(ctx):
     a.wait()
     b = ctx.start_target("idle")
     time.sleep(3.5)
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        kill_tree(p)
-        raise TestFailure("daemon did not stop within 30 s of SIGTERM")
+    stop_daemon(p)
     log = (ctx.tmp / "daemon.err").read_text(errors="replace")
     check(p.returncode == 0, f"daemon exit status {p.returncode}: {log[-500:]}")
     for t in (a, b):
@@ -3557,12 +3557,7 @@ def t_daemon_all(ctx):
     th = ctx.popen([BUILD / "threads_unjoined", "--hold", "20"],
                    stdout=subprocess.DEVNULL)
     time.sleep(5)
-    p.send_signal(signal.SIGTERM)
-    try:
-        p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        kill_tree(p)
-        raise TestFailure("daemon --all did not stop within 30 s of SIGTERM")
+    stop_daemon(p, "daemon --all")
     log = (ctx.tmp / "daemon.err").read_text(errors="replace")
     check(p.returncode == 0, f"daemon --all exit status {p.returncode}: {log[-500:]}")
     sub = d / f"threads_unjoine-{th.pid}"

@@ -39,7 +39,7 @@ all: $(LEAKTOP_BIN)
 $(BUILD):
 	mkdir -p $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c include/*.h | $(BUILD)
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/*.h | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o

@@ -13,6 +13,7 @@
 #include <bpf/bpf_core_read.h>
 #include "alloc.h"
 #include "stack.bpf.h"
+#include "task_local.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
 #define PAGE_MASK_4K 4095ULL
@@ -192,8 +193,7 @@ static __always_inline void uncharge(struct lt_alloc *a)
 
 static __always_inline struct lt_inflight *current_call(int create)
 {
-	return bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	return TASK_LOCAL_GET(inflight, struct lt_inflight, create);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <bpf/bpf_core_read.h>
 #include "threads.h"
 #include "stack.bpf.h"
+#include "task_local.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -27,6 +28,8 @@ char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 target_tgid;	/* 0: every process but self_tgid */
 const volatile __u32 self_tgid;
+/* bpf_find_vma (5.17): else userspace sizes stacks from /proc/PID/maps. */
+const volatile bool find_vma_ok = true;
 #define PF_KTHREAD 0x00200000
 
 struct {
@@ -97,8 +100,7 @@ static __always_inline __u32 current_tgid(void)
 
 static __always_inline struct tcall *current_tcall(int create)
 {
-	return bpf_task_storage_get(&tcalls, bpf_get_current_task_btf(), 0,
-				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+	return TASK_LOCAL_GET(tcalls, struct tcall, create);
 }
 
 static __always_inline struct lt_tsite *tsite(__u64 id)
@@ -174,6 +176,18 @@ static __always_inline void settle_exited(__u32 tid, struct lt_thread *t)
 	forget(tid, t);
 }
 
+/* task_struct.state became __state in 5.14 (2f064a59a1). */
+struct task_struct___old {
+	long state;
+} __attribute__((preserve_access_index));
+
+static __always_inline unsigned int task_state(struct task_struct *t)
+{
+	if (bpf_core_field_exists(t->__state))
+		return BPF_CORE_READ(t, __state);
+	return BPF_CORE_READ((struct task_struct___old *)t, state);
+}
+
 static __always_inline int stack_vma_cb(struct task_struct *task, struct vm_area_struct *vma,
 					void *data)
 {
@@ -215,7 +229,9 @@ int BPF_PROG(thread_fork, struct task_struct *parent, struct task_struct *child)
 			t.flags |= LT_T_DETACHED;
 	}
 	r = (struct pt_regs *)bpf_task_pt_regs(child);
-	bpf_find_vma(child, BPF_CORE_READ(r, sp), stack_vma_cb, &t.stack_bytes, 0);
+	t.stack_sp = BPF_CORE_READ(r, sp);
+	if (find_vma_ok)
+		bpf_find_vma(child, t.stack_sp, stack_vma_cb, &t.stack_bytes, 0);
 	if (bpf_map_update_elem(&threads, &tid, &t, BPF_ANY)) {
 		lt_count_lost(&tlost, LT_TLOST_THREAD_MAP_FULL);
 		return 0;
@@ -288,9 +304,8 @@ static __always_inline void save_regs(__u64 *regs, struct pt_regs *r)
  * anyway, and the census iterator reads them for the threads userspace
  * unwinds). Running again clears it.
  */
-SEC("tp_btf/sched_switch")
-int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
-	     unsigned int prev_state)
+static __always_inline int on_switch(struct task_struct *prev, struct task_struct *next,
+				     unsigned int prev_state)
 {
 	struct lt_thread *t;
 	__u32 tid;
@@ -310,6 +325,22 @@ int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_
 			t->blocked_ns = 0;
 	}
 	return 0;
+}
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(thread_switch, bool preempt, struct task_struct *prev, struct task_struct *next,
+	     unsigned int prev_state)
+{
+	return on_switch(prev, next, prev_state);
+}
+
+/* Kernels before 5.18 (fa2c3254d7cf) pass no prev_state: read the task's
+ * own, which a wakeup racing the switch can already have reset. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(thread_switch_nostate, bool preempt, struct task_struct *prev,
+	     struct task_struct *next)
+{
+	return on_switch(prev, next, task_state(prev));
 }
 
 static __always_inline __u32 *pthread_tid(__u64 pt)
@@ -415,7 +446,7 @@ int census(struct bpf_iter__task *ctx)
 		return 0;
 	c.tid = task->pid;
 	c.tgid = task->tgid;
-	c.state = task->__state;
+	c.state = task_state(task);
 	c.pthread = task->thread.fsbase;
 	c.exec_start_ns = task->se.exec_start;
 	/* "Now" on the scheduler's clock: we are running, so our own last
@@ -424,7 +455,8 @@ int census(struct bpf_iter__task *ctx)
 	r = (struct pt_regs *)bpf_task_pt_regs(task);
 	c.syscall = (__s64)BPF_CORE_READ(r, orig_ax);
 	save_regs(c.regs, r);
-	bpf_find_vma(task, c.regs[LT_R_SP], stack_vma_cb, &c.stack_bytes, 0);
+	if (find_vma_ok)
+		bpf_find_vma(task, c.regs[LT_R_SP], stack_vma_cb, &c.stack_bytes, 0);
 	bpf_seq_write(ctx->meta->seq, &c, sizeof(c));
 	return 0;
 }

@@ -53,7 +53,8 @@ struct lt_thread {
 	__u64 created_ns;	/* CLOCK_MONOTONIC; 0 unknown */
 	__u64 exited_ns;	/* 0 while alive */
 	__u64 blocked_ns;	/* when it went to sleep; 0 when not blocked */
-	__u64 stack_bytes;	/* size of the mapping holding its stack */
+	__u64 stack_bytes;	/* size of the mapping holding its stack; 0 unknown */
+	__u64 stack_sp;		/* its stack pointer at creation (no bpf_find_vma) */
 	__u32 flags;		/* enum lt_tflag */
 	__u32 state;		/* task state at the block */
 };

@@ -266,7 +266,7 @@ int alloc_drain(struct alloc_bpf *skel, struct symbolizer *sym, struct stack_cac
 	counters_read(bpf_map__fd(skel->maps.lost), lost_names, LT_LOST_MAX, &snap->lost);
 	err = collect_sites(skel, sym, c, snap, &idx);
 	/* Sampled records need floating-point weights: few, read out here. */
-	if (!err && !snap->sample_bytes)
+	if (!err && !snap->sample_bytes && bpf_program__fd(skel->progs.alloc_ages) >= 0)
 		err = ages_in_kernel(skel, snap, min_age_ns);
 	else if (!err)
 		err = walk_and_total(skel, snap, &idx, min_age_ns);

@@ -25,11 +25,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "options.h"
 #include "daemon.h"
 
 #define MAX_SESSIONS 256
 #define MAX_NAMES 32
-#define EXIT_BAD_INPUT 2
 
 struct daemon_opts {
 	const char *dir;

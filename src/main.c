@@ -2,9 +2,11 @@
 /*
  * leaktop: subcommand dispatch, as perf and bpftool do. trace (the
  * default when no subcommand is named) traces a process; report and diff
- * render stored snapshots; daemon traces continuously into snapshots.
+ * render stored snapshots; daemon traces continuously into snapshots;
+ * check says which kernel features leaktop can use here.
  */
 #include <string.h>
+#include "check_cmd.h"
 #include "daemon.h"
 #include "report_cmd.h"
 #include "trace.h"
@@ -17,6 +19,7 @@ static const struct {
 	{ "report", cmd_report },
 	{ "diff", cmd_diff },
 	{ "daemon", cmd_daemon },
+	{ "check", cmd_check },
 };
 
 int main(int argc, char **argv)

@@ -36,4 +36,7 @@ int options_parse(int argc, char **argv, struct options *o);
 /* "512K", "4M", "1048576" -> bytes; -EINVAL after printing a reason. */
 int options_parse_size(const char *arg, int64_t *out);
 
+/* Exit status of bad usage or bad input (no such process, not ELF). */
+#define EXIT_BAD_INPUT 2
+
 #endif

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 #include "elfsym.h"
+#include "kfeatures.h"
 #include "probes.h"
 
 #define MAX_SCAN 16	/* instructions examined from the entry */
@@ -40,8 +40,8 @@ static int nmulti;
  * 0.15 s to detach here (34 of them: 5 s at exit). Debian's libbpf 1.1
  * predates them, so the link is made with the bpf syscall; the attribute
  * layout is the kernel's (include/uapi/linux/bpf.h, link_create.uprobe_multi).
+ * Whether the kernel has them is probed (kfeatures.c), not read from uname.
  */
-#define LT_BPF_TRACE_UPROBE_MULTI 48
 #define LT_BPF_F_UPROBE_MULTI_RETURN 1
 
 struct uprobe_multi_attr {
@@ -50,47 +50,48 @@ struct uprobe_multi_attr {
 	uint32_t cnt, multi_flags, pid, pad;
 };
 
-static int multi_supported = -1;
-
-static int kernel_has_uprobe_multi(void)
+/* Multi links where they exist and, with -p, where their pid filter
+ * follows every thread of the process (before 6.10 it did not). */
+static int use_multi(void)
 {
-	struct utsname u;
-	int major = 0, minor = 0;
-
-	if (multi_supported < 0) {
-		multi_supported = uname(&u) == 0 &&
-				  sscanf(u.release, "%d.%d", &major, &minor) == 2 &&
-				  (major > 6 || (major == 6 && minor >= 6));
-	}
-	return multi_supported;
+	return feature_has(LT_FEAT_UPROBE_MULTI) && feature_has(LT_FEAT_UPROBE_MULTI_PID);
 }
 
 void probes_prepare(struct bpf_program *prog)
 {
-	if (kernel_has_uprobe_multi())
-		bpf_program__set_expected_attach_type(prog, LT_BPF_TRACE_UPROBE_MULTI);
+	if (use_multi())
+		bpf_program__set_expected_attach_type(prog, PROBES_TRACE_UPROBE_MULTI);
 }
 
-static int link_multi(struct bpf_program *prog, const char *path, const uint64_t *offs,
-		      const uint64_t *cookies, int n, pid_t pid, int retprobe)
+int probes_multi_link(int prog_fd, const char *path, const uint64_t *offs,
+		      const uint64_t *cookies, int n, int pid, bool retprobe)
 {
 	struct uprobe_multi_attr a = {
-		.prog_fd = bpf_program__fd(prog),
-		.attach_type = LT_BPF_TRACE_UPROBE_MULTI,
+		.prog_fd = prog_fd,
+		.attach_type = PROBES_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offs,
 		.cookies = (uintptr_t)cookies,
 		.cnt = n,
 		.multi_flags = retprobe ? LT_BPF_F_UPROBE_MULTI_RETURN : 0,
-		.pid = pid > 0 ? pid : 0,	/* 0: every process */
+		.pid = pid,	/* 0: every process */
 	};
+	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int link_multi(struct bpf_program *prog, const char *path, const uint64_t *offs,
+		      const uint64_t *cookies, int n, pid_t pid, int retprobe)
+{
 	int fd;
 
 	if (nmulti == MAX_LINKS)
 		return -E2BIG;
-	fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
+	fd = probes_multi_link(bpf_program__fd(prog), path, offs, cookies, n, pid > 0 ? pid : 0,
+			       retprobe);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	multi_fds[nmulti++] = fd;
 	return 0;
 }
@@ -356,7 +357,7 @@ static int attach_pass(struct placement *pl, int np, int retprobe, pid_t pid)
 	for (int i = 0; !err && i < np; i++) {
 		if (done[i] || !prog_of(&pl[i], retprobe))
 			continue;
-		if (kernel_has_uprobe_multi())
+		if (use_multi())
 			err = attach_group(pl, np, i, retprobe, pid, done);
 		else
 			err = attach_placement(&pl[i], pid, retprobe);

@@ -3,6 +3,7 @@
 #ifndef LEAKTOP_PROBES_H
 #define LEAKTOP_PROBES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -36,6 +37,11 @@ size_t probe_offset(const uint8_t *code, size_t len, int nargs);
 /* Before load: let prog be attached through uprobe_multi links, where
  * the kernel has them. */
 void probes_prepare(struct bpf_program *prog);
+/* BPF_TRACE_UPROBE_MULTI, which Debian's libbpf 1.1 headers predate. */
+#define PROBES_TRACE_UPROBE_MULTI 48
+/* One uprobe_multi link by the bpf syscall: its fd, or -errno. */
+int probes_multi_link(int prog_fd, const char *path, const uint64_t *offs,
+		      const uint64_t *cookies, int n, int pid, bool retprobe);
 /* Attach every request present in its object (aliases once), in process
  * pid only, or in every process mapping the object when pid is 0. */
 int probes_attach(const struct probe_req *reqs, int n, pid_t pid);

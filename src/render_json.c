@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The JSON report; schema in docs/json-report.md. */
+#include <string.h>
 #include "render.h"
 
 void json_str(FILE *f, const char *s)
@@ -172,9 +173,26 @@ static void json_goheap(FILE *f, const struct lt_snapshot *s)
 	json_list(f, "sites", s->hsites, s->nhsites, sizeof(*s->hsites), json_heap_site, "\n  }");
 }
 
+/* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
+static void json_degraded(FILE *f, const char *list)
+{
+	const char *p = list;
+
+	fputs("  \"degraded\": [", f);
+	while (*p) {
+		size_t n = strcspn(p, ",");
+
+		fprintf(f, "%s\"%.*s\"", p == list ? "" : ", ", (int)n, p);
+		p += n + (p[n] == ',');
+	}
+	fputs("],\n", f);
+}
+
 void render_json(FILE *f, const struct lt_snapshot *s)
 {
 	fprintf(f, "{\n  \"schema\": 1,\n  \"tool\": \"leaktop %s\",\n", LEAKTOP_VERSION);
+	if (s->degraded)
+		json_degraded(f, s->degraded);
 	fprintf(f, "  \"pid\": %d,\n  \"comm\": ", s->pid);
 	json_str(f, s->comm);
 	fputs(",\n  \"exe\": ", f);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "options.h"
 #include "diff.h"
 #include "export.h"
 #include "render.h"
@@ -15,7 +16,6 @@
 #include "report_cmd.h"
 #include "snapfile.h"
 
-#define EXIT_BAD_INPUT 2
 
 static const char report_usage[] =
 	"usage: leaktop report SNAPSHOT [-n N] [--json FILE] [--folded FILE] [--pprof FILE]\n"

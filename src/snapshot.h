@@ -77,6 +77,7 @@ struct lt_snapshot {
 	char comm[32];
 	const char *exe;
 	const char *allocator;
+	const char *degraded;	/* kernel features missing, comma-joined; NULL unknown */
 	double duration_s;
 	bool exited;
 	double min_age_s;

@@ -48,6 +48,7 @@
 #include "thread_drain.h"
 #include "thread_probes.h"
 #include "threads.skel.h"
+#include "kfeatures.h"
 #include "tracers.h"
 
 #define TICK_S 1.0
@@ -442,6 +443,7 @@ static void proc_snapshot(struct system *sys, struct proc *p, struct lt_snapshot
 
 	memset(snap, 0, sizeof(*snap));
 	snap->pid = p->pid;
+	snap->degraded = kfeatures_degraded();
 	snprintf(snap->comm, sizeof(snap->comm), "%s", p->comm);
 	snap->exe = p->exe;
 	snap->duration_s = mono_s() - sys->start;
@@ -667,6 +669,7 @@ int system_run(const struct options *o)
 	sys.tables = o->out.json && strcmp(o->out.json, "-") == 0 ? stderr : stdout;
 	if (tracers_check_privileges(o))
 		return 1;
+	features_say_degraded();
 	sfd = signal_fd();
 	err = start(&sys);
 	sys.start = mono_s();

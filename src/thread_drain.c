@@ -12,6 +12,8 @@
 #include "bpf_counters.h"
 #include "render.h"
 #include "symbolize.h"
+#include "kfeatures.h"
+#include "procmaps.h"
 #include "thread_drain.h"
 #include "threads.skel.h"
 #include "unwind.h"
@@ -46,10 +48,15 @@ static int census_walk(struct threads_bpf *skel, pid_t tgid,
 	union bpf_iter_link_info linfo = { .task.pid = tgid };
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts, .link_info = &linfo,
 		    .link_info_len = sizeof(linfo));
-	struct bpf_link *link = bpf_program__attach_iter(skel->progs.census, tgid ? &opts : NULL);
-	int fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
+	bool by_pid = tgid && feature_has(LT_FEAT_TASK_ITER_PID);	/* else BPF filters */
+	struct bpf_link *link;
 	struct lt_census c;
+	int fd;
 
+	if (bpf_program__fd(skel->progs.census) < 0)
+		return -ENOTSUP;
+	link = bpf_program__attach_iter(skel->progs.census, by_pid ? &opts : NULL);
+	fd = link ? bpf_iter_create(bpf_link__fd(link)) : -1;
 	if (fd < 0) {
 		bpf_link__destroy(link);
 		return -errno;
@@ -76,6 +83,7 @@ static void census_add(const struct lt_census *c, void *arg)
 		.flags = LT_T_CENSUS | (c->tid == c->tgid ? LT_T_MAIN : 0),
 		.state = c->state,
 		.stack_bytes = c->stack_bytes,
+		.stack_sp = c->regs[LT_R_SP],
 	};
 	uint64_t slept = c->now_ns > c->exec_start_ns ? c->now_ns - c->exec_start_ns : 0;
 
@@ -189,10 +197,51 @@ static void sync_sites(struct threads_bpf *skel, struct symbolizer *sym, struct 
 	}
 }
 
+/*
+ * Where the kernel has no bpf_find_vma, size the stacks of threads BPF
+ * recorded with only their sp, from /proc/PID/maps while the process can
+ * still be read (a launched one is held at its exit for this tick).
+ */
+static void size_stacks(struct threads_bpf *skel, struct thread_state *ts)
+{
+	int fd = bpf_map__fd(skel->maps.threads);
+	struct procmaps pm = { 0 };
+	const struct mapping *m;
+	bool have_maps = false;
+	struct lt_thread t;
+	uint32_t tid, *prev = NULL;
+
+	while (bpf_map_get_next_key(fd, prev, &tid) == 0) {
+		prev = &tid;
+		if (bpf_map_lookup_elem(fd, &tid, &t) || t.stack_bytes || !t.stack_sp ||
+		    idmap_get(&ts->stacks, id_mix(tid, t.stack_sp)))
+			continue;
+		if (!have_maps && procmaps_read(t.tgid, &pm))
+			continue;
+		have_maps = true;
+		m = procmaps_find(&pm, t.stack_sp);
+		if (m)
+			idmap_put(&ts->stacks, id_mix(tid, t.stack_sp),
+				  (void *)(uintptr_t)(m->end - m->start));
+	}
+	if (have_maps)
+		procmaps_free(&pm);
+}
+
+static uint64_t stack_bytes(const struct thread_state *ts, uint32_t tid,
+			    const struct lt_thread *t)
+{
+	if (t->stack_bytes || !t->stack_sp)
+		return t->stack_bytes;
+	return (uintptr_t)idmap_get(&ts->stacks, id_mix(tid, t->stack_sp));
+}
+
 void threads_tick(struct threads_bpf *skel, struct symbolizer *sym, struct stack_cache *c,
 		  struct thread_state *ts)
 {
 	sync_sites(skel, sym, c, ts, true, NULL);
+	if (!skel->rodata->find_vma_ok)
+		size_stacks(skel, ts);
 }
 
 /* Groups under construction, found by key, with their creation site. */
@@ -260,7 +309,7 @@ static void add_thread(struct builder *b, struct symbolizer *sym, struct stack_c
 	if (t->flags & LT_T_EXITED) {
 		g = group_for(b, id_mix(1, t->create_stack), LT_G_UNJOINED, t->create_stack);
 		g->stack = g->created_by = created;
-		g->bytes += t->stack_bytes;
+		g->bytes += stack_bytes(ts, tid, t);
 		age = (now - t->exited_ns) / 1e9;
 	} else if (t->blocked_ns && blocked >= min_block_s && asleep) {
 		const struct lt_stack *st = blocking_stack(sym, c, ts, tid, t, asleep);
@@ -383,4 +432,5 @@ void thread_state_free(struct thread_state *ts)
 	history_free(&ts->sites);
 	idmap_free(&ts->unwound);
 	idmap_free(&ts->reported);
+	idmap_free(&ts->stacks);
 }

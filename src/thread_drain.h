@@ -22,6 +22,7 @@ struct thread_state {
 	struct history sites;	/* creation site -> live + unjoined */
 	struct idmap unwound;	/* (tid, blocked_ns) -> its blocking stack */
 	struct idmap reported;	/* creation site -> live + unjoined at the last report */
+	struct idmap stacks;	/* tid -> stack mapping bytes, where BPF has no find_vma */
 };
 
 /* Take the census of threads that existed before attach. */

@@ -16,7 +16,9 @@ int thread_probes_attach_tracepoints(struct threads_bpf *skel)
 	if (!err)
 		err = probes_keep(bpf_program__attach(skel->progs.thread_exit));
 	if (!err)
-		err = probes_keep(bpf_program__attach(skel->progs.thread_switch));
+		err = probes_keep(bpf_program__attach(
+			bpf_program__autoload(skel->progs.thread_switch) ?
+				skel->progs.thread_switch : skel->progs.thread_switch_nostate));
 	return err;
 }
 

@@ -40,10 +40,10 @@
 #include "threads.skel.h"
 #include "system.h"
 #include "trace.h"
+#include "kfeatures.h"
 #include "tracers.h"
 
 #define TICK_MS 1000
-#define EXIT_BAD_INPUT 2
 
 struct session {
 	struct options opt;
@@ -138,6 +138,7 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snprintf(snap->comm, sizeof(snap->comm), "%s", s->target.comm);
 	snap->exe = s->target.exe;
 	snap->allocator = s->prov.malloc_obj;
+	snap->degraded = kfeatures_degraded();
 	snap->exited = s->target.exited;
 	snap->duration_s = mono_s() - s->start;
 	snap->min_age_s = s->opt.min_age_s;
@@ -243,26 +244,43 @@ static void run_loop(struct session *s, int sfd)
 	}
 }
 
+/* A tracer that cannot load is turned off with one line; the others go
+ * on. Only when none loads is it an error. */
+static int tracer_off(const char *what, int err, int *loaded)
+{
+	if (!err) {
+		(*loaded)++;
+		return 0;
+	}
+	if (err != -ESRCH)
+		fprintf(stderr, "leaktop: %s off: cannot load its BPF programs: %s\n", what,
+			strerror(-err));
+	return err;
+}
+
 static int load_all(struct session *s)
 {
-	int err = 0;
+	int err = 0, loaded = 0;
 
 	if (s->has_malloc)
-		err = tracers_load_alloc(&s->opt, s->target.pid, &s->alloc);
-	if (!err && !s->is_go) {
-		err = tracers_load_threads(&s->opt, s->target.pid, &s->threads);
+		err = tracer_off("memory tracer", tracers_load_alloc(&s->opt, s->target.pid,
+								     &s->alloc), &loaded);
+	if (err != -ESRCH && !s->is_go) {
+		err = tracer_off("thread tracer", tracers_load_threads(&s->opt, s->target.pid,
+								       &s->threads), &loaded);
 		s->ts.pid = s->target.pid;
 	}
-	if (!err && s->trace_go)
-		err = tracers_load_goroutines(&s->opt, &s->gor);
-	if (!err && s->trace_go)
-		err = load_goheap(s);
+	if (err != -ESRCH && s->trace_go)
+		err = tracer_off("goroutine tracer", tracers_load_goroutines(&s->opt, &s->gor),
+				 &loaded);
+	if (err != -ESRCH && s->trace_go)
+		err = tracer_off("Go heap tracer", load_goheap(s), &loaded);
 	if (err == -ESRCH)	/* libbpf's answer when it finds no vmlinux BTF */
 		fprintf(stderr, "leaktop: cannot load BPF programs: the kernel exposes no BTF "
 			"(/sys/kernel/btf/vmlinux); leaktop needs CONFIG_DEBUG_INFO_BTF=y\n");
-	else if (err)
-		fprintf(stderr, "leaktop: cannot load BPF programs: %s\n", strerror(-err));
-	return err;
+	if (err == -ESRCH || !loaded)
+		return err ? err : -ENOTSUP;
+	return 0;
 }
 
 static int attach_all(struct session *s)
@@ -344,6 +362,7 @@ int cmd_trace(int argc, char **argv)
 	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
 	if (tracers_check_privileges(&s.opt))
 		return 1;
+	features_say_degraded();
 	sfd = signal_fd();
 	err = take_target(&s);
 	if (err) {

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "alloc.skel.h"
 #include "alloc_drain.h"
+#include "kfeatures.h"
 #include "gobin.h"
 #include "goroutines.skel.h"
 #include "probes.h"
@@ -52,6 +53,18 @@ int tracers_check_privileges(const struct options *o)
 	return -EPERM;
 }
 
+/* Without task storage the per-thread map becomes an LRU hash by tid,
+ * as big as the threads followed (task_local.bpf.h). */
+static void task_local_fallback(struct bpf_map *m, bool *ok, int entries)
+{
+	*ok = feature_has(LT_FEAT_TASK_STORAGE);
+	if (*ok)
+		return;
+	bpf_map__set_type(m, BPF_MAP_TYPE_LRU_HASH);
+	bpf_map__set_map_flags(m, 0);
+	bpf_map__set_max_entries(m, entries);
+}
+
 int tracers_load_alloc(const struct options *o, pid_t pid, struct alloc_bpf **out)
 {
 	struct alloc_bpf *skel = alloc_bpf__open();
@@ -69,6 +82,9 @@ int tracers_load_alloc(const struct options *o, pid_t pid, struct alloc_bpf **ou
 	skel->rodata->sample_bytes = o->sample_bytes;
 	skel->rodata->all_procs = pid == 0;
 	skel->rodata->self_tgid = getpid();
+	task_local_fallback(skel->maps.inflight, &skel->rodata->task_storage_ok, o->max_threads);
+	/* Optional: ages are walked from userspace where it cannot load. */
+	bpf_program__set_autoload(skel->progs.alloc_ages, feature_has(LT_FEAT_MAP_ITER));
 	err = alloc_bpf__load(skel);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.sites), &zero, &unknown, BPF_ANY);
@@ -91,12 +107,22 @@ int tracers_load_threads(const struct options *o, pid_t pid, struct threads_bpf 
 
 	if (!skel)
 		return -errno;
+	if (!feature_has(LT_FEAT_TASK_PT_REGS)) {
+		threads_bpf__destroy(skel);
+		return -ENOTSUP;
+	}
 	skel->rodata->target_tgid = pid;
 	skel->rodata->self_tgid = getpid();
 	probes_prepare(skel->progs.pthread_entry);
 	probes_prepare(skel->progs.pthread_return);
 	bpf_map__set_max_entries(skel->maps.threads, o->max_threads);
 	bpf_map__set_max_entries(skel->maps.pthreads, o->max_threads);
+	task_local_fallback(skel->maps.tcalls, &skel->rodata->task_storage_ok, o->max_threads);
+	skel->rodata->find_vma_ok = feature_has(LT_FEAT_FIND_VMA);
+	bpf_program__set_autoload(skel->progs.census, feature_has(LT_FEAT_TASK_ITER));
+	bpf_program__set_autoload(skel->progs.thread_switch, feature_has(LT_FEAT_SWITCH_STATE));
+	bpf_program__set_autoload(skel->progs.thread_switch_nostate,
+				  !feature_has(LT_FEAT_SWITCH_STATE));
 	err = threads_bpf__load(skel);
 	if (!err)
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);

@@ -16,6 +16,7 @@ packages=(
 	redis-tools         # benchmark: redis-benchmark, redis-cli
 	wrk                 # benchmark: HTTP load generator
 	clang-14 libclang-rt-14-dev  # tests/fuzz: libFuzzer and sanitizer runtimes
+	linux-image-amd64 qemu-system-x86 busybox-static cpio  # scripts/vmtest.sh: Debian's 6.1 under TCG
 )
 
 missing=()

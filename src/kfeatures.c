@@ -35,7 +35,7 @@ static const struct {
 	[LT_FEAT_COOKIE] = { "bpf_cookie", true,
 			     "nothing traces: probes are told apart by their cookie" },
 	[LT_FEAT_TASK_ITER] = { "task_iter", false,
-				"threads: no census, threads already there at attach unseen" },
+				"threads: no census: blocked threads and threads there at attach unseen" },
 	[LT_FEAT_TASK_PT_REGS] = { "task_pt_regs", false,
 				   "threads: thread tracer off (no user registers)" },
 	[LT_FEAT_MAP_ITER] = { "map_elem_iter", false,
@@ -218,7 +218,7 @@ static void force_missing(void)
 		for (int f = 0; f < LT_FEAT_MAX; f++)
 			if (strcmp(tok, info[f].name) == 0 ||
 			    (strcmp(tok, "all") == 0 && !info[f].required &&
-			     f != LT_FEAT_TASK_PT_REGS))	/* "all": every fallback */
+			     f != LT_FEAT_TASK_PT_REGS && f != LT_FEAT_TASK_ITER))
 				results[f].forced = true;
 	free(copy);
 }
@@ -292,7 +292,7 @@ void features_say_degraded(void)
 {
 	const char *list = kfeatures_degraded();
 
-	if (list[0])
+	if (list[0] && feature_has(LT_FEAT_BTF))	/* else the load says why */
 		fprintf(stderr, "leaktop: degraded (kernel lacks or refuses %s): "
 			"`leaktop check` says what each costs\n", list);
 }

@@ -33,8 +33,10 @@ struct lt_feature_result {
 };
 
 /* Probe every feature (once; later calls return the cached answers).
- * LEAKTOP_FORCE_MISSING=name,name,... (or "all"), read for the tests only,
- * makes the named features answer missing so their fallbacks run. */
+ * LEAKTOP_FORCE_MISSING=name,name,..., read for the tests only, makes the
+ * named features answer missing so their fallbacks run; "all" names every
+ * optional one whose fallback keeps its capability (not task_iter, whose
+ * absence loses the census, nor task_pt_regs: no thread tracer). */
 void features_probe(void);
 bool feature_has(enum lt_feature f);
 const struct lt_feature_result *feature_result(enum lt_feature f);

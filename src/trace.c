@@ -362,7 +362,6 @@ int cmd_trace(int argc, char **argv)
 	s.tables = s.opt.out.json && strcmp(s.opt.out.json, "-") == 0 ? stderr : stdout;
 	if (tracers_check_privileges(&s.opt))
 		return 1;
-	features_say_degraded();
 	sfd = signal_fd();
 	err = take_target(&s);
 	if (err) {
@@ -370,6 +369,7 @@ int cmd_trace(int argc, char **argv)
 		finish(&s);
 		return err == -EPERM ? 1 : EXIT_BAD_INPUT;
 	}
+	features_say_degraded();	/* the input was good: now it matters */
 	err = start(&s);
 	s.start = mono_s();
 	if (!err) {

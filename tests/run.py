@@ -3641,6 +3641,96 @@ def t_system_churn(ctx):
     e.done()
 
 
+SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
+
+
+# ---------------------------------------------------------------------------
+# kernel features: leaktop check, forced fallbacks, an older kernel
+
+FEATURES = ("btf", "bpf_cookie", "task_iter", "task_pt_regs", "map_elem_iter",
+            "uprobe_multi", "uprobe_multi_pid", "task_iter_pid",
+            "task_storage", "find_vma", "switch_prev_state")
+
+
+@test("kernel_check")
+def t_kernel_check(ctx):
+    """leaktop check: a line per feature, exit 0/1 (this kernel traces),
+    --json with the same status; a forced-off feature says so and costs
+    exit 1; a bad argument is one line and exit 2."""
+    r = ctx.leaktop(["check"], timeout=30)
+    e = Errors()
+    e.check(r.rc in (0, 1), f"leaktop check exited {r.rc} on a kernel that "
+            "traces")
+    for f in FEATURES:
+        e.check(re.search(rf"^{f} +(present|missing|refused)", r.out, re.M),
+                f"leaktop check has no line for {f}: {r.out[:400]!r}")
+    j = ctx.leaktop(["check", "--json"], timeout=30)
+    rep = json.loads(j.out)
+    e.check(rep["status"] == j.rc == r.rc, f"--json status {rep['status']}, "
+            f"exit {j.rc}, plain exit {r.rc}")
+    states = {f["name"]: f["state"] for f in rep["features"]}
+    e.check(sorted(states) == sorted(FEATURES), f"features {sorted(states)}")
+    e.check(states.get("btf") == "present", f"btf is {states.get('btf')}")
+    env = dict(os.environ, LEAKTOP_FORCE_MISSING="find_vma")
+    k = ctx.leaktop(["check", "--json"], timeout=30, env=env)
+    states = {f["name"]: f["state"] for f in json.loads(k.out)["features"]}
+    e.check(k.rc == 1 and states.get("find_vma") == "forced off",
+            f"with find_vma forced off: exit {k.rc}, {states.get('find_vma')}")
+    b = ctx.leaktop(["check", "--bogus"], timeout=30)
+    e.check(b.rc == 2 and len(b.err.strip().splitlines()) == 1,
+            f"check --bogus: exit {b.rc}, stderr {b.err!r}")
+    e.done()
+
+
+# Every fallback that keeps its capability at once ("all": every optional
+# feature but task_iter, without which no census shows blocked threads,
+# and task_pt_regs, without which there is no thread tracer) on
+# ground-truth tests: the same assertions must hold.
+FALLBACKS = ("leaky_cmd", "realloc_grow", "min_age", "attach_pid",
+             "threads_unjoined", "threads_stuck", "threads_preblocked",
+             "go_chansend", "system_wide")
+
+
+def forced(name, fn, missing):
+    def run(ctx):
+        os.environ["LEAKTOP_FORCE_MISSING"] = missing
+        try:
+            fn(ctx)
+        finally:
+            del os.environ["LEAKTOP_FORCE_MISSING"]
+        errs = [r.err for r in ctx.runs if r.argv[0] == str(LEAKTOP)]
+        errs += [p.read_text(errors="replace") for _, p in ctx.leaktop_errs
+                 if p.exists()]
+        check(any("leaktop: degraded" in t and "task_storage" in t
+                  for t in errs),
+              f"{name} with {missing} forced missing: no 'degraded' line")
+    run.__doc__ = f"{name} with LEAKTOP_FORCE_MISSING={missing}"
+    return run
+
+
+for _name in FALLBACKS:
+    _fn = next(f for n, f, _ in TESTS if n == _name)
+    test(f"fallback_{_name}")(forced(_name, _fn, "all"))
+
+
+def t_vm_kernel_6_1(ctx):
+    """scripts/vmtest.sh: Debian's stock 6.1 kernel under TCG runs memory,
+    thread, Go and -a tests of this suite on the host's build, all pass."""
+    argv = [str(REPO / "scripts" / "vmtest.sh")]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           errors="replace", timeout=330)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("scripts/vmtest.sh did not finish within 330 s")
+    ctx.runs.append(Run(argv, r.returncode, r.stdout, r.stderr))
+    check(re.search(r"^kernel 6\.1\.", r.stdout, re.M),
+          f"the guest did not run kernel 6.1: {r.stderr[-300:]!r}")
+    m = SUMMARY.search(r.stdout.strip().splitlines()[-1])
+    check(m and int(m.group(1)) >= 6 and m.group(2) == "0",
+          f"6.1 guest: {r.stdout.strip().splitlines()[-1]!r}")
+    check(r.returncode == 0, f"scripts/vmtest.sh exited {r.returncode}")
+
+
 def t_fuzz_smoke(ctx):
     """make fuzz-smoke: the parser fuzzers (tests/fuzz) build, replay every
     regression input and fuzz ~15 s each with no crash, hang, leak or
@@ -3661,9 +3751,9 @@ def t_fuzz_smoke(ctx):
 # The fuzzers carry their own sanitizers: the sanitized pass leaves them out.
 if not os.environ.get("LEAKTOP_SAN_PASS"):
     test("fuzz_smoke", needs_tool=False)(t_fuzz_smoke)
+    test("vm_kernel_6_1", needs_tool=False)(t_vm_kernel_6_1)
 
 
-SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 
 
 def run_pass(label, argv, env, prefix):

@@ -20,6 +20,7 @@ static const char usage_text[] =
 "    leaktop diff OLD NEW [--json F]\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] --all [--memory]\n"
+"    leaktop check [--json]   (kernel features: present, missing, what each costs)\n"
 "\n"
 "DESCRIPTION\n"
 "    leaktop traces the native heap and anonymous mmap allocations of one\n"

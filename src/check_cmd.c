@@ -41,8 +41,9 @@ static void print_json(int status)
 		const struct lt_feature_result *r = feature_result(f);
 
 		printf("%s\n    {\"name\": \"%s\", \"state\": \"%s\", \"errno\": %d, "
-		       "\"required\": %s, \"cost\": ", f ? "," : "", feature_name(f), verdict(r),
-		       -r->err, feature_required(f) ? "true" : "false");
+		       "\"required\": %s, \"cost\": ",
+		       f ? "," : "", feature_name(f), verdict(r), -r->err,
+		       feature_required(f) ? "true" : "false");
 		if (feature_has(f))
 			fputs("null", stdout);
 		else
@@ -54,7 +55,7 @@ static void print_json(int status)
 
 int cmd_check(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options o = {0};
 	bool json = false;
 	int status = 0;
 
@@ -63,7 +64,8 @@ int cmd_check(int argc, char **argv)
 			json = true;
 			continue;
 		}
-		fprintf(stderr, "leaktop check: unknown argument '%s' (usage: leaktop check [--json])\n",
+		fprintf(stderr,
+			"leaktop check: unknown argument '%s' (usage: leaktop check [--json])\n",
 			argv[i]);
 		return EXIT_BAD_INPUT;
 	}
@@ -78,8 +80,8 @@ int cmd_check(int argc, char **argv)
 	}
 	for (int f = 0; f < LT_FEAT_MAX; f++)
 		print_line(f);
-	printf("%s\n", status == 0 ? "every capability works" :
-		       status == 1 ? "some capabilities degrade (see above); tracing works" :
-				     "nothing can trace on this kernel");
+	printf("%s\n", status == 0   ? "every capability works"
+		       : status == 1 ? "some capabilities degrade (see above); tracing works"
+				     : "nothing can trace on this kernel");
 	return status;
 }

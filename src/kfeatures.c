@@ -31,35 +31,35 @@ static const struct {
 	bool required;
 	const char *cost;
 } info[LT_FEAT_MAX] = {
-	[LT_FEAT_BTF] = { "btf", true, "nothing traces: CO-RE programs need kernel BTF" },
-	[LT_FEAT_COOKIE] = { "bpf_cookie", true,
-			     "nothing traces: probes are told apart by their cookie" },
-	[LT_FEAT_TASK_ITER] = { "task_iter", false,
-				"threads: no census: blocked threads and threads there at attach unseen" },
-	[LT_FEAT_TASK_PT_REGS] = { "task_pt_regs", false,
-				   "threads: thread tracer off (no user registers)" },
-	[LT_FEAT_MAP_ITER] = { "map_elem_iter", false,
-			       "memory: ages walked from userspace (slower reports)" },
-	[LT_FEAT_UPROBE_MULTI] = { "uprobe_multi", false,
-				   "perf-event uprobes, one link each (slower detach)" },
-	[LT_FEAT_UPROBE_MULTI_PID] = { "uprobe_multi_pid", false,
-				       "-p: perf-event uprobes (multi-link pid filter broken)" },
-	[LT_FEAT_TASK_ITER_PID] = { "task_iter_pid", false,
-				    "threads: census walks every task, filtered in BPF" },
-	[LT_FEAT_TASK_STORAGE] = { "task_storage", false,
-				   "per-thread call state in an LRU hash by thread id" },
-	[LT_FEAT_FIND_VMA] = { "find_vma", false,
-			       "threads: stack sizes read from /proc/PID/maps" },
-	[LT_FEAT_SWITCH_STATE] = { "switch_prev_state", false,
-				   "threads: sleep state read from the task at the switch" },
+    [LT_FEAT_BTF] = {"btf", true, "nothing traces: CO-RE programs need kernel BTF"},
+    [LT_FEAT_COOKIE] = {"bpf_cookie", true,
+			"nothing traces: probes are told apart by their cookie"},
+    [LT_FEAT_TASK_ITER] =
+	{"task_iter", false,
+	 "threads: no census: blocked threads and threads there at attach unseen"},
+    [LT_FEAT_TASK_PT_REGS] = {"task_pt_regs", false,
+			      "threads: thread tracer off (no user registers)"},
+    [LT_FEAT_MAP_ITER] = {"map_elem_iter", false,
+			  "memory: ages walked from userspace (slower reports)"},
+    [LT_FEAT_UPROBE_MULTI] = {"uprobe_multi", false,
+			      "perf-event uprobes, one link each (slower detach)"},
+    [LT_FEAT_UPROBE_MULTI_PID] = {"uprobe_multi_pid", false,
+				  "-p: perf-event uprobes (multi-link pid filter broken)"},
+    [LT_FEAT_TASK_ITER_PID] = {"task_iter_pid", false,
+			       "threads: census walks every task, filtered in BPF"},
+    [LT_FEAT_TASK_STORAGE] = {"task_storage", false,
+			      "per-thread call state in an LRU hash by thread id"},
+    [LT_FEAT_FIND_VMA] = {"find_vma", false, "threads: stack sizes read from /proc/PID/maps"},
+    [LT_FEAT_SWITCH_STATE] = {"switch_prev_state", false,
+			      "threads: sleep state read from the task at the switch"},
 };
 
 static struct lt_feature_result results[LT_FEAT_MAX];
 static bool probed;
 
 static const struct bpf_insn ret0[] = {
-	{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
-	{ .code = BPF_JMP | BPF_EXIT },
+    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+    {.code = BPF_JMP | BPF_EXIT},
 };
 
 static int load(enum bpf_prog_type type, struct bpf_prog_load_opts *opts,
@@ -77,8 +77,9 @@ static int load(enum bpf_prog_type type, struct bpf_prog_load_opts *opts,
 static int probe_helper(int id)
 {
 	struct bpf_insn insns[] = {
-		{ .code = BPF_JMP | BPF_CALL, .imm = id },
-		ret0[0], ret0[1],
+	    {.code = BPF_JMP | BPF_CALL, .imm = id},
+	    ret0[0],
+	    ret0[1],
 	};
 	char log[4096] = "";
 	LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_buf = log, .log_size = sizeof(log),
@@ -92,7 +93,7 @@ static int probe_helper(int id)
 	if (strstr(log, "invalid func") || strstr(log, "unknown func") ||
 	    strstr(log, "cannot use helper"))
 		return -ENOENT;
-	return log[0] ? 0 : fd;	/* no log: refused before the verifier */
+	return log[0] ? 0 : fd; /* no log: refused before the verifier */
 }
 
 static int load_iter(struct btf *vmlinux, const char *target)
@@ -133,7 +134,7 @@ static int run_iter(int prog, union bpf_iter_link_info *linfo)
 static int probe_map_iter(struct btf *vmlinux)
 {
 	int prog = load_iter(vmlinux, "bpf_map_elem"), map, err;
-	union bpf_iter_link_info linfo = { 0 };
+	union bpf_iter_link_info linfo = {0};
 
 	if (prog < 0)
 		return prog;
@@ -152,7 +153,7 @@ static int probe_map_iter(struct btf *vmlinux)
 static void probe_task_iter(struct btf *vmlinux)
 {
 	int prog = load_iter(vmlinux, "task");
-	union bpf_iter_link_info linfo = { 0 };
+	union bpf_iter_link_info linfo = {0};
 
 	results[LT_FEAT_TASK_ITER].err = prog < 0 ? prog : run_iter(prog, NULL);
 	if (prog < 0) {
@@ -181,9 +182,10 @@ static void probe_uprobe_multi(void)
 	err = probes_multi_link(prog, "/", &off, NULL, 1, 0, false);
 	results[LT_FEAT_UPROBE_MULTI].err = err == -EBADF ? 0 : err >= 0 ? -EINVAL : err;
 	err = probes_multi_link(prog, "/", &off, NULL, 1, -1, false);
-	results[LT_FEAT_UPROBE_MULTI_PID].err =
-		results[LT_FEAT_UPROBE_MULTI].err ? results[LT_FEAT_UPROBE_MULTI].err :
-		err == -EINVAL ? 0 : -ENOTSUP;
+	results[LT_FEAT_UPROBE_MULTI_PID].err = results[LT_FEAT_UPROBE_MULTI].err
+						    ? results[LT_FEAT_UPROBE_MULTI].err
+						: err == -EINVAL ? 0
+								 : -ENOTSUP;
 	if (err >= 0)
 		close(err);
 	close(prog);
@@ -199,8 +201,8 @@ static int probe_switch_state(struct btf *vmlinux)
 	if (id < 0)
 		return -ENOENT;
 	t = btf__type_by_id(vmlinux, id);
-	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;	/* pointer */
-	t = t ? btf__type_by_id(vmlinux, t->type) : NULL;	/* prototype */
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL; /* pointer */
+	t = t ? btf__type_by_id(vmlinux, t->type) : NULL; /* prototype */
 	if (!t || !btf_is_func_proto(t))
 		return -ENOENT;
 	return btf_vlen(t) >= 5 ? 0 : -ENOENT;
@@ -233,7 +235,7 @@ void features_probe(void)
 	vmlinux = btf__load_vmlinux_btf();
 	if (!vmlinux) {
 		for (int f = 0; f < LT_FEAT_MAX; f++)
-			results[f].err = -ENOENT;	/* nothing is tried without BTF */
+			results[f].err = -ENOENT; /* nothing is tried without BTF */
 		return;
 	}
 	results[LT_FEAT_COOKIE].err = probe_helper(HELPER_GET_ATTACH_COOKIE);
@@ -292,7 +294,9 @@ void features_say_degraded(void)
 {
 	const char *list = kfeatures_degraded();
 
-	if (list[0] && feature_has(LT_FEAT_BTF))	/* else the load says why */
-		fprintf(stderr, "leaktop: degraded (kernel lacks or refuses %s): "
-			"`leaktop check` says what each costs\n", list);
+	if (list[0] && feature_has(LT_FEAT_BTF)) /* else the load says why */
+		fprintf(stderr,
+			"leaktop: degraded (kernel lacks or refuses %s): "
+			"`leaktop check` says what each costs\n",
+			list);
 }

@@ -12,24 +12,24 @@
 #include <stdbool.h>
 
 enum lt_feature {
-	LT_FEAT_BTF,		/* /sys/kernel/btf/vmlinux: CO-RE */
-	LT_FEAT_COOKIE,		/* bpf_get_attach_cookie */
-	LT_FEAT_TASK_ITER,	/* iter/task: the thread census */
-	LT_FEAT_TASK_PT_REGS,	/* bpf_task_pt_regs */
-	LT_FEAT_MAP_ITER,	/* iter/bpf_map_elem: ages in the kernel */
-	LT_FEAT_UPROBE_MULTI,	/* uprobe_multi links */
+	LT_FEAT_BTF,		  /* /sys/kernel/btf/vmlinux: CO-RE */
+	LT_FEAT_COOKIE,		  /* bpf_get_attach_cookie */
+	LT_FEAT_TASK_ITER,	  /* iter/task: the thread census */
+	LT_FEAT_TASK_PT_REGS,	  /* bpf_task_pt_regs */
+	LT_FEAT_MAP_ITER,	  /* iter/bpf_map_elem: ages in the kernel */
+	LT_FEAT_UPROBE_MULTI,	  /* uprobe_multi links */
 	LT_FEAT_UPROBE_MULTI_PID, /* their pid filter follows every thread */
-	LT_FEAT_TASK_ITER_PID,	/* task iterator filtered by pid */
-	LT_FEAT_TASK_STORAGE,	/* task storage maps in tracing programs */
-	LT_FEAT_FIND_VMA,	/* bpf_find_vma */
-	LT_FEAT_SWITCH_STATE,	/* sched_switch's prev_state argument */
+	LT_FEAT_TASK_ITER_PID,	  /* task iterator filtered by pid */
+	LT_FEAT_TASK_STORAGE,	  /* task storage maps in tracing programs */
+	LT_FEAT_FIND_VMA,	  /* bpf_find_vma */
+	LT_FEAT_SWITCH_STATE,	  /* sched_switch's prev_state argument */
 	LT_FEAT_MAX,
 };
 
 /* What a probe found: present, or why not. */
 struct lt_feature_result {
-	int err;		/* 0 present; -ENOENT etc. missing; -EPERM refused */
-	bool forced;		/* turned off by LEAKTOP_FORCE_MISSING */
+	int err;     /* 0 present; -ENOENT etc. missing; -EPERM refused */
+	bool forced; /* turned off by LEAKTOP_FORCE_MISSING */
 };
 
 /* Probe every feature (once; later calls return the cached answers).

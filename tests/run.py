@@ -3713,21 +3713,28 @@ for _name in FALLBACKS:
     test(f"fallback_{_name}")(forced(_name, _fn, "all"))
 
 
+def run_tool(ctx, argv, timeout):
+    """A command other than leaktop, its output kept for the log."""
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True,
+                           errors="replace", timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise TestFailure(f"{' '.join(argv)} did not finish within "
+                          f"{timeout} s")
+    ctx.runs.append(Run(argv, r.returncode, r.stdout, r.stderr))
+    return r
+
+
 def t_vm_kernel_6_1(ctx):
     """scripts/vmtest.sh: Debian's stock 6.1 kernel under TCG runs memory,
     thread, Go and -a tests of this suite on the host's build, all pass."""
-    argv = [str(REPO / "scripts" / "vmtest.sh")]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True,
-                           errors="replace", timeout=330)
-    except subprocess.TimeoutExpired:
-        raise TestFailure("scripts/vmtest.sh did not finish within 330 s")
-    ctx.runs.append(Run(argv, r.returncode, r.stdout, r.stderr))
+    r = run_tool(ctx, [str(REPO / "scripts" / "vmtest.sh")], 330)
     check(re.search(r"^kernel 6\.1\.", r.stdout, re.M),
           f"the guest did not run kernel 6.1: {r.stderr[-300:]!r}")
-    m = SUMMARY.search(r.stdout.strip().splitlines()[-1])
+    last = (r.stdout.strip().splitlines() or [""])[-1]
+    m = SUMMARY.search(last)
     check(m and int(m.group(1)) >= 6 and m.group(2) == "0",
-          f"6.1 guest: {r.stdout.strip().splitlines()[-1]!r}")
+          f"6.1 guest: {last!r}")
     check(r.returncode == 0, f"scripts/vmtest.sh exited {r.returncode}")
 
 
@@ -3735,13 +3742,7 @@ def t_fuzz_smoke(ctx):
     """make fuzz-smoke: the parser fuzzers (tests/fuzz) build, replay every
     regression input and fuzz ~15 s each with no crash, hang, leak or
     sanitizer report."""
-    argv = ["make", "-C", str(REPO), "fuzz-smoke"]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True,
-                           errors="replace", timeout=900)
-    except subprocess.TimeoutExpired:
-        raise TestFailure("make fuzz-smoke did not finish within 900 s")
-    ctx.runs.append(Run(argv, r.returncode, r.stdout, r.stderr))
+    r = run_tool(ctx, ["make", "-C", str(REPO), "fuzz-smoke"], 900)
     check(r.returncode == 0, f"make fuzz-smoke exited with status {r.returncode}")
     for t in ("elfsym", "gobin", "snapfile"):
         check(re.search(rf"^fuzz: {t}: Done [1-9][0-9]* runs", r.stdout, re.M),

@@ -198,9 +198,9 @@ static void sync_sites(struct threads_bpf *skel, struct symbolizer *sym, struct 
 }
 
 /*
- * Where the kernel has no bpf_find_vma, size the stacks of threads BPF
- * recorded with only their sp, from /proc/PID/maps while the process can
- * still be read (a launched one is held at its exit for this tick).
+ * Where the kernel has no bpf_find_vma, size the stacks of the process's
+ * threads BPF recorded with only their sp, from /proc/PID/maps while it
+ * can still be read (a launched one is held at its exit for this tick).
  */
 static void size_stacks(struct threads_bpf *skel, struct thread_state *ts)
 {
@@ -213,11 +213,12 @@ static void size_stacks(struct threads_bpf *skel, struct thread_state *ts)
 
 	while (bpf_map_get_next_key(fd, prev, &tid) == 0) {
 		prev = &tid;
-		if (bpf_map_lookup_elem(fd, &tid, &t) || t.stack_bytes || !t.stack_sp ||
-		    idmap_get(&ts->stacks, id_mix(tid, t.stack_sp)))
+		/* With -a the map holds every process: this state is ts->pid's. */
+		if (bpf_map_lookup_elem(fd, &tid, &t) || t.tgid != (uint32_t)ts->pid ||
+		    t.stack_bytes || !t.stack_sp || idmap_get(&ts->stacks, id_mix(tid, t.stack_sp)))
 			continue;
-		if (!have_maps && procmaps_read(t.tgid, &pm))
-			continue;
+		if (!have_maps && procmaps_read(ts->pid, &pm))
+			return;
 		have_maps = true;
 		m = procmaps_find(&pm, t.stack_sp);
 		if (m)

@@ -7,13 +7,15 @@
 # (shared/notes/kernel-features.md §7). Prints the guest's test output,
 # exits with the guest's test status.
 #
-#   scripts/vmtest.sh [TEST...]      (default: the subset below)
+#   scripts/vmtest.sh [PATTERN...]   (tests/run.py's patterns; default below)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 
 tests=("$@")
-[ ${#tests[@]} -gt 0 ] || tests=(leaky_cmd threads_unjoined go_chansend system_wide)
+[ ${#tests[@]} -gt 0 ] ||
+	tests=('^leaky_cmd$' '^realloc_grow$' '^threads_unjoined$' '^threads_stuck$' '^go_chansend$'
+	       '^system_wide$')
 
 kernel=$(ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$kernel" ]; then
@@ -39,11 +41,11 @@ for m in "${order[@]}"; do basename "$m"; done > "$work/root/mods/order"
 
 # The guest runs this in the host root (chroot), as root, then powers off.
 cat > "$work/out/run.sh" <<EOF
-cd "$repo"
+cd "$repo" || exit 1
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
 echo "kernel \$(uname -r)"
 ./leaktop check
-/usr/bin/python3 tests/run.py ${tests[*]}
+/usr/bin/python3 tests/run.py $(printf "'%s' " "${tests[@]}")
 EOF
 
 cat > "$work/root/init" <<'EOF'
@@ -58,6 +60,10 @@ for d in proc sys dev; do /bin/busybox mount --move /$d /newroot/$d; done
 /bin/busybox mount -t tmpfs tmp /newroot/tmp
 /bin/busybox mount -t tmpfs run /newroot/run
 /bin/busybox mkdir -p /newroot/tmp/vmout
+# The repository on its own share: a clone under /tmp is hidden by the tmpfs.
+repo=$(/bin/busybox cat /repo_path)
+/bin/busybox mkdir -p "/newroot$repo"
+/bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288 repo "/newroot$repo"
 /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,msize=524288 vmout /newroot/tmp/vmout
 /bin/busybox mount -t tracefs nodev /newroot/sys/kernel/tracing
 /bin/busybox mount -t debugfs nodev /newroot/sys/kernel/debug
@@ -70,6 +76,7 @@ echo $? > /newroot/tmp/vmout/rc
 /bin/busybox poweroff -f
 EOF
 chmod +x "$work/root/init"
+echo "$repo" > "$work/root/repo_path"
 (cd "$work/root" && find . | cpio -o -H newc --quiet) > "$work/initrd"
 
 echo "vmtest: booting $kver under TCG: ${tests[*]}"
@@ -78,6 +85,7 @@ timeout 300 qemu-system-x86_64 -accel tcg -cpu max -smp 1 -m 3G \
 	-append "console=ttyS0 panic=-1 quiet" \
 	-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on \
 	-virtfs local,path="$work/out",mount_tag=vmout,security_model=none \
+	-virtfs local,path="$repo",mount_tag=repo,security_model=none,readonly=on \
 	-nographic -no-reboot > "$work/console" 2>&1 || true
 if [ ! -s "$work/out/rc" ]; then
 	echo "vmtest: the guest wrote no result; its console:" >&2

@@ -254,6 +254,8 @@ int target_release(struct target *t, char **argv)
 
 void target_abort(struct target *t)
 {
+	int status;
+
 	if (!t->launched || t->exited)
 		return;
 	if (t->gate >= 0) {
@@ -261,7 +263,11 @@ void target_abort(struct target *t)
 		t->gate = -1;
 	}
 	kill(t->pid, SIGKILL);
-	waitpid(t->pid, NULL, 0);
+	/* Traced for its exit event, it stops there once more: reap it, so
+	 * nothing of it outlives us. */
+	while (waitpid(t->pid, &status, 0) == t->pid && !WIFEXITED(status) &&
+	       !WIFSIGNALED(status))
+		ptrace(PTRACE_CONT, t->pid, 0, 0);
 	t->exited = true;
 }
 

@@ -3832,7 +3832,9 @@ def main(argv):
     patterns = [a for a in argv if not a.startswith("-")]
 
     def wanted(name):
-        return not patterns or any(p in name for p in patterns)
+        # Regular expressions: a plain name matches as a substring,
+        # ^name$ only itself.
+        return not patterns or any(re.search(p, name) for p in patterns)
 
     run = Runner()
     try:

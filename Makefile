@@ -26,9 +26,9 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Ivmlinux -Iinclude
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)
 SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
-SRCS := $(wildcard src/*.c)
+SRCS := $(wildcard src/*/*.c)
 OBJS := $(patsubst src/%.c,$(BUILD)/%.o,$(SRCS))
-LIB_OBJS := $(filter-out $(BUILD)/main.o,$(OBJS))
+LIB_OBJS := $(filter-out $(BUILD)/cli/main.o,$(OBJS))
 
 .PHONY: all clean test soak bench vmlinux unit targets format demo leaktop-san
 # Keep the BPF object and skeleton: they are build products, not temporaries.
@@ -45,7 +45,9 @@ $(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/*.h include/*.h | $(BUILD)
 $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@
 
-$(BUILD)/%.o: src/%.c $(SKELS) $(wildcard src/*.h include/*.h) | $(BUILD)
+# Objects mirror src/'s stage folders: build/probes/elfsym.o.
+$(BUILD)/%.o: src/%.c $(SKELS) $(wildcard src/*/*.h include/*.h) | $(BUILD)
+	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
 $(LEAKTOP_BIN): $(OBJS)
@@ -105,7 +107,7 @@ bench: leaktop
 	bash scripts/bench.sh
 
 format:
-	clang-format -i src/*.c src/*.h include/*.h bpf/*.c tests/unit/*.c
+	clang-format -i src/*/*.c src/*/*.h include/*.h bpf/*.c tests/unit/*.c
 
 clean:
 	rm -rf build build-san leaktop tests/unit/unit_tests tests/unit/go/build

@@ -12,7 +12,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "alloc.h"
-#include "stack.bpf.h"
+#include "cfi.bpf.h"
 #include "task_local.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
@@ -111,7 +111,7 @@ static __always_inline __u64 stack_id(struct pt_regs *ctx, __u32 kind)
 		return 0;
 	s->st.kind = kind;
 	s->tgid = current_tgid();
-	walk_user_stack(ctx, &s->st);
+	cfi_walk(ctx, &s->st, s->tgid);
 	h = frames_hash(&s->st, all_procs ? s->tgid : 0);
 	if (bpf_map_lookup_elem(&sites, &h))
 		return h;

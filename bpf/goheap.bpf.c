@@ -7,7 +7,8 @@
  *
  * Go register ABI: arguments in RAX, RBX, RCX... mProf_Malloc is
  * (p, size) up to Go 1.22 and (mp, p, size) from 1.23 (userspace says
- * which); setprofilebucket(p, b); mProf_Free(b, size).
+ * which); setprofilebucket(p, b); mProf_Free(b, size). Go 1.16 passes
+ * them on the stack (abi0).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -18,6 +19,16 @@
 char LICENSE[] SEC("license") = "GPL";
 
 const volatile __u32 malloc_size_in_rcx;	/* Go >= 1.23 */
+const volatile __u32 abi0;	/* Go <= 1.16: arguments on the stack */
+
+/* Argument i (from 0) of an ABI0 function at its entry: 8(SP) + 8i. */
+static __always_inline __u64 stack_arg(struct pt_regs *ctx, int i)
+{
+	__u64 v = 0;
+
+	bpf_probe_read_user(&v, sizeof(v), (void *)(ctx->sp + 8 + 8 * i));
+	return v;
+}
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -79,7 +90,7 @@ static __always_inline int on_malloc(struct pt_regs *ctx)
 	/* Both loaded before choosing: the verifier refuses a ctx pointer the
 	 * compiler would otherwise offset by the choice. */
 	asm volatile("" : "+r"(cx), "+r"(bx));
-	p.size = malloc_size_in_rcx ? cx : bx;
+	p.size = abi0 ? stack_arg(ctx, 1) : malloc_size_in_rcx ? cx : bx;
 	p.stack_id = intern_stack(ctx);
 
 	bpf_map_update_elem(&hpending, &tid, &p, BPF_ANY);
@@ -166,9 +177,9 @@ int BPF_KPROBE(goheap_entry)
 	case LT_HP_MALLOC:
 		return on_malloc(ctx);
 	case LT_HP_SETBUCKET:	/* (p RAX, b RBX) */
-		return on_setbucket(ctx->bx);
+		return on_setbucket(abi0 ? stack_arg(ctx, 1) : ctx->bx);
 	case LT_HP_FREE:	/* (b RAX, size RBX) */
-		return on_free(ctx->ax);
+		return on_free(abi0 ? stack_arg(ctx, 0) : ctx->ax);
 	case LT_HP_GC:
 		return on_gc();
 	}

@@ -7,7 +7,8 @@
  *
  * Go's register ABI (Go >= 1.17): arguments in RAX, RBX, RCX, ...; the
  * current g in R14. gopark(unlockf, lock, reason waitReason, ...) has its
- * reason in CL. The probe sits after the stack-bound check, on the jbe
+ * reason in CL. Go 1.16 passes arguments on the stack (ABI0) and keeps g
+ * in TLS: the cookie says which. The probe sits after the stack-bound check, on the jbe
  * (emulated), where %rsp still points at the return address.
  *
  * The program records when, why and from where (gopc) a goroutine parked,
@@ -17,6 +18,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 #include "goroutines.h"
 #include "stack.bpf.h"
@@ -38,6 +40,18 @@ struct {
 	__type(value, __u64);
 } glost SEC(".maps");
 
+/* Go <= 1.16 keeps g in thread-local storage, at a fixed offset from the
+ * FS base (-8 in static binaries: the offset the prologue's `mov %fs:off`
+ * names, which userspace decodes). */
+static __always_inline __u64 go_tls_g(__s16 off)
+{
+	struct task_struct *t = (void *)bpf_get_current_task();
+	__u64 fsbase = BPF_CORE_READ(t, thread.fsbase), g = 0;
+
+	bpf_probe_read_user(&g, sizeof(g), (void *)(fsbase + off));
+	return g;
+}
+
 SEC("uprobe")
 int BPF_KPROBE(gopark_entry)
 {
@@ -47,10 +61,16 @@ int BPF_KPROBE(gopark_entry)
 	struct lt_park_key k = { .tgid = bpf_get_current_pid_tgid() >> 32 };
 	struct lt_park p = {}, *old;
 
-	p.g = ctx->r14;
+	if (cookie & LT_GO_ABI0) {
+		p.g = go_tls_g((__s16)(cookie >> 32));
+		/* gopark(unlockf, lock, reason, ...): reason at 8(SP) + 16 */
+		bpf_probe_read_user(&p.reason, 1, (void *)(ctx->sp + 24));
+	} else {
+		p.g = ctx->r14;
+		p.reason = ctx->cx & 0xff;
+	}
 	if (bpf_probe_read_user(&k.goid, sizeof(k.goid), (void *)(p.g + goid_off)) || !k.goid)
 		return 0;	/* g0 or unreadable: not a goroutine */
-	p.reason = ctx->cx & 0xff;
 	p.parked_ns = bpf_ktime_get_ns();
 	/* Parked before: same g, same creation site (goids are never reused),
 	 * so two stores instead of a hash update: 601 -> 306 ns per park

@@ -14,7 +14,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "threads.h"
-#include "stack.bpf.h"
+#include "cfi.bpf.h"
 #include "task_local.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
@@ -124,7 +124,7 @@ static __always_inline __u64 intern_create_stack(struct pt_regs *ctx)
 		return 0;
 	s->st.kind = 0;
 	s->tgid = current_tgid();
-	walk_user_stack(ctx, &s->st);
+	cfi_walk(ctx, &s->st, s->tgid);
 	/* Each process its own sites, even running the same code. */
 	h = frames_hash(&s->st, target_tgid ? 0 : s->tgid);
 	if (bpf_map_lookup_elem(&tsites, &h))

@@ -25,8 +25,13 @@ enum lt_glost {
 	LT_GLOST_MAX,
 };
 
-/* Cookie of the gopark probe: g.goid offset | g.gopc offset << 16. */
+/* Cookie of the gopark probe: g.goid offset | g.gopc offset << 16, and for
+ * the stack ABI of Go <= 1.16 (ABI0: g in TLS, arguments on the stack)
+ * LT_GO_ABI0 with g's offset from the FS base (s16) at bits 32-47. */
 #define LT_GO_COOKIE(goid_off, gopc_off) ((__u64)(goid_off) | (__u64)(gopc_off) << 16)
+#define LT_GO_ABI0 (1ULL << 48)
+#define LT_GO_COOKIE_ABI0(goid_off, gopc_off, tls_off) \
+	(LT_GO_COOKIE(goid_off, gopc_off) | LT_GO_ABI0 | (__u64)(__u16)(tls_off) << 32)
 
 struct lt_park_key {
 	__u64 goid;

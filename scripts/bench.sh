@@ -10,6 +10,9 @@
 #     same empty-program floors.
 #  3. A Go net/http server loaded by wrk: requests/s untraced and under
 #     leaktop -p (goroutines and Go heap).
+#  1c. stacks ten frames deep through libc's strdup (tests/targets
+#     cfi_chain, built with and without frame pointers): ns per
+#     strdup+free pair, native, leaktop --frame-pointers, leaktop (CFI).
 #  4. leaktop's own footprint with 1M outstanding allocations: CPU per
 #     interval, RSS, BPF map memory, time from SIGINT to exit.
 # This is a benchmark: it prints figures and whether the goals are met,
@@ -23,7 +26,7 @@ cd "$(dirname "$0")/.."
 
 pairs=${1:-${BENCH_PAIRS:-300000}}
 runs=${2:-${BENCH_RUNS:-5}}
-sections=${BENCH_SECTIONS:-"malloc redis http footprint"}
+sections=${BENCH_SECTIONS:-"malloc stacks redis http footprint"}
 gopark_passes=${BENCH_GOPARK_PASSES:-300000}
 redis_tests=${BENCH_REDIS_TESTS:-set,get,lpush,lpop}
 redis_n=${BENCH_REDIS_N:-10000}        # requests per test and run
@@ -170,6 +173,7 @@ build() {
 	clang -O2 -g -target bpf -Ivmlinux -c tests/bench/emptyprobe.bpf.c \
 		-o build/bench_emptyprobe.bpf.o
 	gcc -O2 -g -Wall -Wextra -o build/bench_emptyprobe tests/bench/emptyprobe.c -lbpf
+	make -s -C tests/targets build/cfi_chain build/cfi_chain_nofp
 	(cd tests/bench && GOCACHE=/tmp/leaktop-gocache go build -o ../../build/bench_gopark gopark.go &&
 		GOCACHE=/tmp/leaktop-gocache go build -o ../../build/bench_httpserver httpserver.go)
 }
@@ -307,6 +311,45 @@ bench_malloc() {
 	printf '%-60s %9s ns/pass  [%s]\n' "leaktop (goroutines + Go heap)" "$gt" \
 		"$(range gopark leaktop pass)"
 	awk -v n="$gn" -v t="$gt" 'BEGIN {printf "leaktop added cost per park: %.0f ns\n", (t - n) / 2}'
+}
+
+# --- 1c. stacks through code without frame pointers -------------------------
+
+stacks_run() { # EXE CONFIG: ns per strdup+free pair (wall)
+	local bin=tests/targets/build/$1
+
+	case $2 in
+	native) "$bin" --bench "$pairs" ;;
+	fp) ./leaktop --frame-pointers -- "$bin" --bench "$pairs" 2>/dev/null ;;
+	cfi) ./leaktop -- "$bin" --bench "$pairs" 2>/dev/null ;;
+	esac | awk '$1 == "ns/pair" {print $2}'
+}
+
+bench_stacks() {
+	local exe cfg v c
+
+	for round in $(seq "$runs"); do
+		for c in $(rotate "$round" cfi_chain:native cfi_chain:fp cfi_chain:cfi \
+			cfi_chain_nofp:native cfi_chain_nofp:fp cfi_chain_nofp:cfi); do
+			exe=${c%:*} cfg=${c#*:}
+			foreign_check "stacks/$c" wait
+			v=$(stacks_run "$exe" "$cfg")
+			[ -n "$v" ] || die "$exe under $cfg printed no figure"
+			rec stacks "$c" wall "$v"
+		done
+	done
+	echo
+	echo "== 1c. strdup+free pairs 10 frames deep (main..remember_name, libc's strdup): $pairs per run"
+	echo "ns per pair (wall), median [range]; full stacks need CFI in the no-FP build"
+	for c in cfi_chain:native cfi_chain:fp cfi_chain:cfi cfi_chain_nofp:native \
+		cfi_chain_nofp:fp cfi_chain_nofp:cfi; do
+		printf '%-40s %9s  [%s]\n' "$c" "$(med stacks "$c" wall)" "$(range stacks "$c" wall)"
+	done
+	awk -v f="$(med stacks cfi_chain:fp wall)" -v c="$(med stacks cfi_chain:cfi wall)" \
+		-v n="$(med stacks cfi_chain_nofp:cfi wall)" 'BEGIN {
+		printf "CFI walk in the no-FP build / FP walk in the FP build: %.2fx (goal <= 2: %s)\n", n / f, n / f <= 2 ? "met" : "MISSED"
+		printf "CFI tables in the FP build / FP walk, same build: %.2fx (goal: no extra cost)\n", c / f
+	}'
 }
 
 # --- 2. redis-server ------------------------------------------------------

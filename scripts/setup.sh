@@ -36,3 +36,10 @@ fi
 if ! mountpoint -q /sys/kernel/debug; then
 	mount -t debugfs nodev /sys/kernel/debug || true
 fi
+
+# Real Go binaries for the go_esbuild, go_lefthook and unit tests, from the
+# npm registry (cached).
+command -v npm >/dev/null || {
+	apt-get install -y -q --no-install-recommends npm
+}
+scripts/fetch-npm-go.sh

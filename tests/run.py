@@ -30,11 +30,13 @@ import os
 import re
 import select
 import shutil
+import socket
 import stat
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -1205,6 +1207,96 @@ def t_json_stdout(ctx):
     check("leak_site" in r.err, "text tables not on stderr with --json -")
 
 
+def lib_symbol_addr(pid, lib, sym):
+    """Where function sym of the mapped library whose path contains lib is
+    in process pid: its first mapping's start plus the symbol's vaddr (the
+    libraries here link at 0)."""
+    with open(f"/proc/{pid}/maps") as f:
+        first = next((ln.split() for ln in f if lib in ln), None)
+    check(first, f"{lib} is not mapped in {pid}")
+    out = subprocess.run(["readelf", "-sW", "--dyn-syms", first[5]],
+                         capture_output=True, text=True).stdout
+    for ln in out.splitlines():
+        w = ln.split()
+        if len(w) >= 8 and w[3] == "FUNC" and w[7].split("@")[0] == sym:
+            return int(first[0].split("-")[0], 16) + int(w[1], 16)
+    raise TestFailure(f"no function {sym} in {first[5]}")
+
+
+def shown_addresses(frames):
+    """A stack's addresses, one per frame unwound: inlined frames (same
+    address, another function) folded into their caller's."""
+    out = []
+    for i, f in enumerate(frames):
+        a = int(f["address"], 16)
+        if i and a == out[-1] and func(f) != func(frames[i - 1]):
+            continue
+        out.append(a)
+    return out
+
+
+# (target, probed function, its library, the allocating function, size)
+CFI_CASES = [
+    ("cfi_chain", "malloc", "libc.so.6", "remember_name", 3),
+    ("cfi_chain_nofp", "malloc", "libc.so.6", "remember_name", 3),
+    ("cfi_chain_cxx", "_Znwm", "libstdc++", "Cache::remember(int, int)", 48),
+    ("cfi_chain_cxx_nofp", "_Znwm", "libstdc++", "Cache::remember(int, int)",
+     48),
+]
+
+
+def t_cfi_stack(ctx, exe, sym, lib, site_fn, size):
+    """One allocation site ten frames deep under Debian's libc or
+    libstdc++ (no frame pointers there), in a build with and one without
+    frame pointers: leaktop -p shows one site with exactly its 100
+    allocations, and its stack is, address for address, what libdwfl's
+    CFI unwinder (tests/targets/cfi_ref.c) reports with the same process
+    stopped at the same call."""
+    t = ctx.start_target(exe, "--ref")
+    ref = ctx.popen([BUILD / "cfi_ref", str(t.pid),
+                     hex(lib_symbol_addr(t.pid, lib, sym))],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE)
+    wait_line(ref, "armed", timeout=10)
+    send(t)
+    m = ref.pipe_reader.wait_for(re.compile(r"^frames((?: 0x[0-9a-f]+)+)$",
+                                            re.M), 30, ref)
+    check(m, f"cfi_ref printed no frames: {ref.pipe_reader.text!r} "
+          f"(status {ref.poll()})")
+    check(ref.wait(timeout=10) == 0, f"cfi_ref exited with {ref.returncode}")
+    want = [int(x, 16) for x in m.group(1).split()]
+    wait_line(t, "done1")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "--json", j])
+    ctx.wait_attached(t, lt)
+    send(t)
+    wait_line(t, "done2")
+    stop_leaktop(ctx, lt)
+    send(t)
+    rep = load_report(j)
+    mine = [x for x in rep["memory"]["sites"] if site_fn in names(x["frames"])]
+    e = Errors()
+    if e.check(len(mine) == 1, f"{len(mine)} sites through {site_fn}, want "
+               f"1: {[names(x['frames']) for x in mine][:3]}"):
+        site = mine[0]
+        e.check(site["allocations"] == 100 and site["bytes"] == 100 * size,
+                f"{site['allocations']} allocations, {site['bytes']} bytes, "
+                f"want 100 x {size}")
+        got = shown_addresses(site["frames"])
+        # Frame 0 is where each put its stop: the probe may sit a few
+        # instructions in (src/probes/probes.c), the breakpoint at entry.
+        e.check(got[1:] == want[1:] and 0 <= got[0] - want[0] < 64,
+                f"leaktop's stack {[hex(a) for a in got]} "
+                f"{names(site['frames'])} != libdwfl's "
+                f"{[hex(a) for a in want]}")
+    e.done()
+
+
+for _case in CFI_CASES:
+    test(_case[0].replace("cfi_chain", "cfi_stack"))(
+        lambda ctx, c=_case: t_cfi_stack(ctx, *c))
+
+
 @test("leaky_nofp")
 def t_leaky_nofp(ctx):
     exe = BUILD / "leaky_nofp"
@@ -1229,10 +1321,18 @@ def t_leaky_nofp(ctx):
     e.done()
 
 
-@test("realloc_grow")
-def t_realloc_grow(ctx):
-    r, rep = run_target_cmd(ctx, "realloc_grow")
+def t_realloc_grow(ctx, exe="realloc_grow"):
+    """realloc_grow's sites, exact; built without frame pointers too: each
+    call site one site, its stack complete down to main."""
+    r, rep = run_target_cmd(ctx, exe)
     e = Errors()
+    if exe.endswith("_nofp"):
+        for fn in ("grow_buffer", "grow_big"):
+            got = sites_by_caller(rep, fn)
+            e.check(len(got) == 1, f"{fn}: {len(got)} sites, want 1")
+            e.check(all("main" in names(x["frames"]) for x in got),
+                    f"{fn}: stack does not reach main: "
+                    f"{[names(x['frames']) for x in got][:2]}")
     # Exact: one thread, a handful of allocations, nothing may be lost.
     for fn, want_api, want_bytes in (("grow_buffer", "realloc", 65536),
                                      ("grow_big", "realloc", 1048576),
@@ -1256,6 +1356,10 @@ def t_realloc_grow(ctx):
             "(malloc internals leaking through?): "
             f"{[(api(s), caller(s), s['bytes']) for s in mm]}")
     e.done()
+
+
+test("realloc_grow")(t_realloc_grow)
+test("realloc_grow_nofp")(lambda ctx: t_realloc_grow(ctx, "realloc_grow_nofp"))
 
 
 ENTRY_POINTS = [
@@ -1589,9 +1693,11 @@ def stuck_pool(rep):
                          creator(g) == "start_pool")
 
 
-@test("threads_unjoined")
-def t_threads_unjoined(ctx):
-    r, rep = run_target_cmd(ctx, "threads_unjoined", "--min-block", "1",
+def t_threads_unjoined(ctx, exe="threads_unjoined"):
+    """5 unjoined threads from one creation site: one group, exact (also
+    built without frame pointers: the creation stack through libc's
+    pthread_create is unwound with CFI)."""
+    r, rep = run_target_cmd(ctx, exe, "--min-block", "1",
                             "-d", "4", target_args=("--hold", "3"),
                             timeout=30)
     th = threads_of(rep)
@@ -1611,6 +1717,9 @@ def t_threads_unjoined(ctx):
                 f"{s.pinned_bytes}, their stacks stay mapped")
         e.check(s.oldest_age_s >= 2, f"spawn_unjoined: oldest_age_s "
                 f"{s.oldest_age_s}, they exited about 3 s before the end")
+        made_by = names(mine[0].get("created_by"))
+        e.check("main" in made_by, "spawn_unjoined: the creation stack "
+                f"does not reach main: {made_by}")
     for fn in UNJOINED_OTHERS:
         o = threads_by_creator(rep, "unjoined", fn)
         e.check(not o, f"{fn} joins or detaches its threads, shows "
@@ -1620,11 +1729,17 @@ def t_threads_unjoined(ctx):
     e.done()
 
 
-@test("threads_stuck")
-def t_threads_stuck(ctx):
+test("threads_unjoined")(t_threads_unjoined)
+test("threads_unjoined_nofp")(
+    lambda ctx: t_threads_unjoined(ctx, "threads_unjoined_nofp"))
+
+
+def t_threads_stuck(ctx, exe="threads_stuck"):
+    """Threads blocked forever, by blocking site and creation site (also
+    built without frame pointers: one group per site)."""
     j = ctx.tmp / "report.json"
     r = leaktop_to_files(ctx, ["--min-block", "1", "-i", "1", "-d", "6",
-                               "--json", j, "--", BUILD / "threads_stuck",
+                               "--json", j, "--", BUILD / exe,
                                "--seconds", "4", "--hold", "10"], timeout=30)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
     rep = load_report(j)
@@ -1632,7 +1747,7 @@ def t_threads_stuck(ctx):
     pid = rep["pid"]
     check(pid_alive(pid), f"target {pid} did not outlive leaktop (--hold 10)")
     made = task_comms(pid)
-    check(made.get("threads_stuck") == 1, f"pid {pid} is not the target: "
+    check(made.get(exe[:15]) == 1, f"pid {pid} is not the target: "
           f"threads {made}")
     os.kill(pid, signal.SIGKILL)
     ctx.notes.append(f"target threads at leaktop's exit: {made}")
@@ -1651,6 +1766,11 @@ def t_threads_stuck(ctx):
                 f"{fn}: {s!r}, the target made {n}")
         e.check(s.creators == {spawner}, f"{fn}: created_by[1] is "
                 f"{sorted(map(str, s.creators))}, want {spawner}")
+        e.check(len(s.groups) == 1, f"{fn}: {len(s.groups)} groups, want "
+                "one (one blocking site, one creation site)")
+        made_by = names(s.groups[0].get("created_by"))
+        e.check("main" in made_by, f"{fn}: the creation stack does not "
+                f"reach main: {made_by}")
         e.check(s.leaks == {True}, f"{fn}: {s!r}, want leak true (growing "
                 "by 4 a second)")
         e.check(all(g["why"].strip() for g in s.groups), f"{fn}: empty why")
@@ -1682,6 +1802,10 @@ def t_threads_stuck(ctx):
     e.check(not unj, f"unjoined groups, no thread of the target exits: "
             f"{[Threads([g]) for g in unj]}")
     e.done()
+
+
+test("threads_stuck")(t_threads_stuck)
+test("threads_stuck_nofp")(lambda ctx: t_threads_stuck(ctx, "threads_stuck_nofp"))
 
 
 @test("threads_preblocked")
@@ -1866,6 +1990,315 @@ def t_go_churn(ctx):
     e.done()
 
 
+# ---------------------------------------------------------------------------
+# Real Go binaries from npm (tests/data/npm-go.txt, scripts/fetch-npm-go.sh)
+
+NPM_CACHE = Path(os.environ.get("LEAKTOP_CACHE") or
+                 Path.home() / ".cache" / "leaktop") / "npm"
+ESBUILD_CONNS = 25          # keep-alive connections held, one every 0.2 s
+ESBUILD_SERVE = "net/http.(*Server).Serve"
+
+
+def npm_go(program):
+    """[(version, Go version, path in the cache)] of one program."""
+    out = []
+    for line in (TESTS_DIR / "data" / "npm-go.txt").read_text().splitlines():
+        f = line.split()
+        if f and not f[0].startswith("#") and f[0] == program:
+            out.append((f[1], f[4], NPM_CACHE / f"{f[0]}-{f[1]}"))
+    return out
+
+
+def npm_exe(path):
+    check(os.access(path, os.X_OK), f"{path} missing: scripts/fetch-npm-go.sh "
+          "(run by scripts/setup.sh)")
+    return path
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http_get(port, sock=None, path="/index.html"):
+    """GET on a held connection (sock) or a new one: the status line and
+    the body (read to its Content-Length)."""
+    s = sock or socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.settimeout(5)
+    # 127.0.0.1:port: esbuild 0.25+ refuses other Host headers (403)
+    s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n"
+              .encode())
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    head, _, body = buf.partition(b"\r\n\r\n")
+    m = re.search(rb"(?i)content-length: *(\d+)", head)
+    while m and len(body) < int(m.group(1)):
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        body += chunk
+    if not sock:
+        s.close()
+    return head.split(b"\r\n", 1)[0].decode(errors="replace"), body
+
+
+def esbuild_case(ctx, ver, want_go, exe, www):
+    """esbuild --serve traced for 8 s while 25 keep-alive connections
+    arrive (5 a second) and stay open: the connection goroutines are one
+    growing group made by net/http.(*Server).Serve. Returns error lines."""
+    e = Errors()
+    npm_exe(exe)
+    port = free_port()
+    srv = ctx.popen([exe, f"--serve=127.0.0.1:{port}", f"--servedir={www}"],
+                    stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.1)
+    j = ctx.tmp / f"esbuild-{ver}.json"
+    lt = ctx.start_leaktop(["-v", "-p", srv.pid, "-i", "1", "-d", "8",
+                            "--min-block", "1", "--json", j])
+    ctx.wait_tracing(lt)
+    conns = []
+    for _ in range(ESBUILD_CONNS):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        conns.append(s)
+        status, _ = http_get(port, s)
+        e.check(status.endswith("200 OK"), f"{ver}: GET answered {status!r}")
+        time.sleep(0.2)
+    run = ctx.finish_leaktop(lt, 60)
+    e.check(run.rc == 0, f"{ver}: leaktop exited with {run.rc}: "
+            f"{run.err.strip()[-300:]}")
+    # The target unharmed: alive, and it still serves, old and new sockets.
+    e.check(srv.poll() is None, f"{ver}: esbuild died under tracing "
+            f"(status {srv.poll()})")
+    if srv.poll() is None:
+        e.check(http_get(port)[0].endswith("200 OK"), f"{ver}: esbuild "
+                "no longer serves a new connection after tracing")
+        e.check(http_get(port, conns[0])[0].endswith("200 OK"), f"{ver}: a held "
+                "connection no longer serves after tracing")
+    for s in conns:
+        s.close()
+    if run.rc != 0:
+        return e.msgs
+    rep = load_report(j)
+    gr = rep.get("goroutines") or {}
+    e.check(gr.get("go_version") == want_go, f"{ver}: go_version "
+            f"{gr.get('go_version')!r}, the binary was built with {want_go}")
+    e.check(re.search(rf"Go {re.escape(want_go)} from \S", run.err),
+            f"{ver}: -v does not say where Go {want_go} was read from")
+    c = go_where(rep, lambda g: go_creator(g) == ESBUILD_SERVE and
+                 "net/http.(*conn).serve" in names(g["frames"]))
+    if e.check(c, f"{ver}: no group created by {ESBUILD_SERVE} with "
+               f"net/http.(*conn).serve in its stack; groups: "
+               f"{[Gor([g]) for g in gr.get('groups', [])]}"):
+        e.check(c.count == ESBUILD_CONNS, f"{ver}: connections {c!r}, "
+                f"want {ESBUILD_CONNS} (one per held connection)")
+        e.check(c.waits == {"IO wait"}, f"{ver}: {c!r}, want IO wait")
+        e.check(c.leaks == {True}, f"{ver}: {c!r}, want leak true (5 more "
+                "a second)")
+        e.check("internal/poll.(*FD).Read" in c.names, f"{ver}: "
+                f"internal/poll.(*FD).Read not in {names(c.frames)}")
+    total = gr.get("total", 0)
+    e.check(ESBUILD_CONNS + 2 <= total <= ESBUILD_CONNS + 8, f"{ver}: "
+            f"goroutines.total {total}, want {ESBUILD_CONNS} connections "
+            "plus main, the accept loop and a few of esbuild's")
+    return e.msgs
+
+
+@test("go_esbuild")
+def t_go_esbuild(ctx):
+    """Every Go minor esbuild shipped (1.16 .. 1.26), stripped, some with
+    no buildinfo at all; all traced at once, 8 s."""
+    www = ctx.tmp / "www"
+    www.mkdir()
+    (www / "index.html").write_text("hello\n")
+    rel = npm_go("esbuild")
+    errs = {}
+
+    def one(ver, want, exe):
+        try:
+            errs[ver] = esbuild_case(ctx, ver, want, exe, www)
+        except Exception as ex:    # a check() failing inside the thread
+            errs[ver] = [f"{ver}: {ex}"]
+    threads = [threading.Thread(target=one, args=r) for r in rel]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    bad = [m for v, _, _ in rel for m in errs.get(v, [f"{v}: did not run"])]
+    check(len(rel) >= 9 and not bad, "; ".join(bad) or
+          f"{len(rel)} esbuild releases in tests/data/npm-go.txt, want 9")
+
+
+@test("go_esbuild_heap")
+def t_go_esbuild_heap(ctx):
+    """esbuild bundling a generated 4 MB module under leaktop, Go 1.16 (the
+    stack ABI: sampler hooks read their arguments off the stack) and 1.26.
+    esbuild switches its GC off, so everything it allocates stays resident:
+    the Go heap held (in use + pending) must come near the run's peak RSS
+    measured natively, and name esbuild's parser."""
+    src = ctx.tmp / "mod.js"
+    with open(src, "w") as f:
+        for i in range(60000):
+            f.write(f"export function f{i}(a, b) {{ return a * {i} + b + "
+                    f"\"s{i}\".length; }}\n")
+    e = Errors()
+    for ver, want, exe in npm_go("esbuild"):
+        if ver not in ("0.12.0", "0.28.2"):
+            continue
+        args = [npm_exe(exe), src, "--bundle", f"--outfile={ctx.tmp}/out.js",
+                "--log-level=error"]
+        native = ctx.popen(args, stdout=subprocess.DEVNULL)
+        _, status, ru = os.wait4(native.pid, 0)
+        native.returncode = status
+        rss = ru.ru_maxrss * 1024
+        j = ctx.tmp / f"heap-{ver}.json"
+        r = ctx.leaktop(["-d", "60", "--json", j, "--", *args], timeout=90)
+        if not e.check(r.rc == 0 and status == 0, f"{ver}: leaktop {r.rc}, "
+                       f"native run {status}"):
+            continue
+        heap = load_report(j).get("go_heap") or {}
+        sites = heap.get("sites", [])
+        held = sum(x["inuse_bytes"] + x["pending_bytes"] for x in sites)
+        e.check(0.7 * rss <= held <= 1.15 * rss, f"esbuild {ver} ({want}): "
+                f"Go heap held {held >> 20} MiB, peak RSS {rss >> 20} MiB "
+                "(GC off: all of it is heap)")
+        top = " ".join(str(n) for x in sites[:5] for n in names(x["frames"]))
+        e.check("esbuild/internal/js_parser" in top, f"esbuild {ver}: the "
+                f"parser is not among the top sites: {top[:300]}")
+    e.done()
+
+
+@test("go_lefthook")
+def t_go_lefthook(ctx):
+    """lefthook (Go 1.21 and 1.24, the minors esbuild never shipped) running
+    a hook command for 6 s, attached for 3 s: its goroutines, among them
+    os/exec's context watcher, none a leak; the hook ends normally."""
+    repo = ctx.tmp / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True, timeout=30)
+    (repo / "lefthook.yml").write_text("soak:\n  commands:\n    wait:\n"
+                                       "      run: sleep 6\n")
+    e = Errors()
+    for ver, want, exe in npm_go("lefthook"):
+        t = ctx.popen([npm_exe(exe), "run", "soak"], cwd=repo,
+                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        j = ctx.tmp / f"lefthook-{ver}.json"
+        r = ctx.leaktop(["-p", t.pid, "-v", "--min-block", "1", "-d", "3",
+                         "--json", j], timeout=30)
+        if not e.check(r.rc == 0, f"{ver}: leaktop exited with {r.rc}"):
+            continue
+        gr = load_report(j).get("goroutines") or {}
+        e.check(gr.get("go_version") == want, f"lefthook {ver}: go_version "
+                f"{gr.get('go_version')!r}, built with {want}")
+        w = go_where({"goroutines": gr}, lambda g: go_creator(g) ==
+                     "os/exec.(*Cmd).Start" and
+                     "os/exec.(*Cmd).watchCtx" in names(g["frames"]))
+        e.check(w and w.count == 1, f"lefthook {ver}: os/exec's watchCtx "
+                f"goroutine not found once: {w!r}; groups "
+                f"{[Gor([g]) for g in gr.get('groups', [])]}")
+        e.check(2 <= gr.get("total", 0) <= 8, f"lefthook {ver}: "
+                f"goroutines.total {gr.get('total')}")
+        leaks = [Gor([g]) for g in gr.get("groups", []) if g["leak"]]
+        e.check(not leaks, f"lefthook {ver}: leak true for {leaks}")
+        try:
+            rc = t.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            rc = None
+        e.check(rc == 0, f"lefthook {ver}: the hook run ended with {rc} "
+                "after tracing")
+    e.done()
+
+
+# tests/targets/go/goker/goker.go: bug -> (created by, wait reason in Go
+# 1.19, in Go 1.20+, a function of the blocking stack).  One goroutine per
+# bug per step, 10 steps a second.
+GOKER_BUGS = {
+    "etcd": ("main.etcdRequest", "chan send", "chan send",
+             "main.etcdRequest.func1"),
+    "grpc": ("main.grpcNewStream", "select", "select",
+             "main.(*grpcStream).recvLoop"),
+    "kubelock": ("main.kubeSync", "semacquire", "sync.Mutex.Lock",
+                 "main.(*kubeCache).refresh"),
+    "kuberw reader": ("main.kubeRW", "semacquire", "sync.RWMutex.RLock",
+                      "main.kubeRWReader"),
+    "kuberw writer": ("main.kubeRW", "semacquire", "sync.RWMutex.Lock",
+                      "main.kubeRWWriter"),
+    "cockroach": ("main.cockroachRun", "semacquire", "sync.WaitGroup.Wait",
+                  "main.cockroachStopper"),
+    "nilselect": ("main.nilSelectStart", "select", "select",
+                  "main.(*nilSelector).wait"),
+    "nilrecv": ("main.nilRecvStart", "chan receive (nil chan)",
+                "chan receive (nil chan)", "main.(*nilRanger).loop"),
+}
+GOKER_SECONDS = 3
+
+
+def run_goker(ctx, mode, out):
+    exe = go_target("goker")
+    j = ctx.tmp / f"goker-{mode}.json"
+    r = leaktop_to_files(ctx, ["--min-block", "1", "-i", "1", "-d", "5",
+                               "--json", j, "--", exe, mode, "--seconds",
+                               GOKER_SECONDS, "--hold", 3], timeout=40)
+    rep = load_report(j) if r.rc == 0 else None
+    if rep:
+        kill_go_target(rep, exe)
+    out[mode] = (r, rep)
+
+
+@test("go_goker")
+def t_go_goker(ctx):
+    """A corpus of real blocking bugs (etcd, grpc, kubernetes, cockroach,
+    nil channels) beside their fixes: each bug found at its blocking
+    function and judged a leak; the fixes alone leave nothing to report."""
+    out = {}
+    run_goker(ctx, "clean", out)
+    clean_r, clean = out["clean"]
+    run_goker(ctx, "all", out)
+    r, rep = out["all"]
+    check(r.rc == 0 and clean_r.rc == 0, f"leaktop exited with {r.rc} "
+          f"(all) and {clean_r.rc} (clean)")
+    e = Errors()
+    version = go_version_of(go_target("goker"))
+    made = 10 * GOKER_SECONDS
+    found = []
+    for bug, (creator, w119, w120, fn) in GOKER_BUGS.items():
+        wait = w120 if go_minor(version) >= 20 else w119
+        s = go_where(rep, lambda g: go_creator(g) == creator and
+                     fn in names(g["frames"]))
+        if not e.check(s, f"{bug}: no group created by {creator} with {fn} "
+                       f"in its stack; groups: "
+                       f"{[Gor([g]) for g in rep['goroutines']['groups']]}"):
+            continue
+        found.extend(s.groups)
+        e.check(s.count == made, f"{bug}: {s!r}, want {made} (one a step)")
+        e.check(s.waits == {wait}, f"{bug}: {s!r}, want wait {wait!r}")
+        e.check(s.leaks == {True}, f"{bug}: {s!r}, want leak true")
+    others = [Gor([g]) for g in rep["goroutines"]["groups"]
+              if g not in found and g["leak"]]
+    e.check(not others, f"leak true beside the bugs: {others}")
+    cg = clean["goroutines"]
+    leaks = [Gor([g]) for g in cg["groups"] if g["leak"]]
+    e.check(not leaks, f"clean (the fixes alone): leak true for {leaks}")
+    e.check(cg["total"] <= 2, f"clean: goroutines.total {cg['total']}, "
+            "the fixes leave main alone")
+    e.check(rep["goroutines"]["total"] >= 8 * made,
+            f"all: goroutines.total {rep['goroutines']['total']}, want "
+            f"{8 * made} leaked and main")
+    e.done()
+
+
 @test("go_preblocked")
 def t_go_preblocked(ctx):
     go_target()
@@ -1939,15 +2372,52 @@ def t_go_heap(ctx):
           "of it was dropped")
 
 
+@test("go_heap_pending")
+def t_go_heap_pending(ctx):
+    """subslice: a 2-byte tail kept in a global retains each 512 KiB read
+    buffer (5 MiB/s at main.readChunk) with GC made rare (GOGC 800).
+    Attached after 3 s for 5 s, the published in-use figures lag two GC
+    cycles and may show nothing; the growth must show all the same, as
+    sampled allocations pending the next GC, at main.readChunk."""
+    t = ctx.start_target("goleaks", "subslice", "--seconds", "15")
+    time.sleep(3)
+    j = ctx.tmp / "report.json"
+    r = ctx.leaktop(["-p", t.pid, "-i", "1", "-d", "5", "--json", j],
+                    timeout=40)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    heap = load_report(j).get("go_heap") or {}
+    sites = [x for x in heap.get("sites", [])
+             if "main.readChunk" in names(x["frames"])]
+    check(sites, f"no go_heap site with main.readChunk: "
+          f"{heap.get('sites', [])[:3]}")
+    held = sum(x["inuse_bytes"] + x["pending_bytes"] for x in sites)
+    want = 5 * 5 << 20
+    e = Errors()
+    e.check(0.4 * want <= held <= 1.3 * want, f"main.readChunk holds "
+            f"{held} bytes in use or pending, want 40..130% of {want}")
+    top = max(sites, key=lambda x: x["inuse_bytes"] + x["pending_bytes"])
+    cycles = heap.get("gc_cycles")
+    e.check(isinstance(cycles, int), f"go_heap.gc_cycles is {cycles!r}")
+    e.check(top["leak"] or "pending the next GC" in top["why"],
+            f"main.readChunk: why {top['why']!r} (leak {top['leak']}, "
+            f"{cycles} GC cycles): the growth does not show")
+    if isinstance(cycles, int) and cycles < 2:
+        e.check(top["pending_bytes"] >= held // 2, f"{cycles} GC cycles "
+                f"since attach, yet only {top['pending_bytes']} of {held} "
+                "bytes pending: published figures cannot cover them yet")
+    e.check(t.poll() is None, "the target died under tracing")
+    e.done()
+
+
 @test("go_recursion")
 def t_go_recursion(ctx):
-    """LONG (about 70 s): a minute of deep recursion, stack growth and
+    """LONG (about 30 s): 20 s of deep recursion, stack growth and
     copying, GCs scanning deep parked stacks and go statements from deep
-    down, under tracing from the start.  leaktop must not crash the target
+    down, under tracing from the start (make soak: five minutes).  leaktop must not crash the target
     or change what it computes.  The native run goes alongside: the
     checksum does not depend on speed (a fixed number of rounds)."""
     exe = go_target()
-    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "60"))   # make soak: 300
+    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "20"))   # make soak: 300
     args = ["recursion", "--seconds", secs]
     n_out, n_err = ctx.tmp / "native.out", ctx.tmp / "native.stderr"
     with open(n_out, "wb") as out, open(n_err, "wb") as err:
@@ -2089,14 +2559,15 @@ class Runner:
         self.passed = 0
         self.failed = 0
 
-    def result(self, name, ok, reason=None, details=()):
+    def result(self, name, ok, reason=None, details=(), secs=None):
+        took = f" ({secs:.1f} s)" if secs is not None else ""
         if ok:
             self.passed += 1
-            print(f"PASS {name}", flush=True)
+            print(f"PASS {name}{took}", flush=True)
             return
         self.failed += 1
         reason = " ".join(str(reason).split()) or "failed"
-        print(f"FAIL {name}: {reason}", flush=True)
+        print(f"FAIL {name}{took}: {reason}", flush=True)
         for ln in details:
             print("    " + ln, flush=True)
 
@@ -2142,6 +2613,7 @@ class Runner:
             return
         ctx = Ctx(name)
         why, details = None, []
+        start = time.monotonic()
         try:
             fn(ctx)
         except TestFailure as ex:
@@ -2157,7 +2629,8 @@ class Runner:
             why = f"sanitizer report from {' '.join(argv)}: {san[0]}" + \
                   (f" (and: {why})" if why else "")
             details = san + details
-        self.result(name, why is None, why, details)
+        self.result(name, why is None, why, details,
+                    secs=time.monotonic() - start)
 
 
 
@@ -2735,11 +3208,14 @@ EXECED = re.compile(r"^leaktop: pid (\d+) \(([^)]*)\) exec'ed (.*): the trace "
                     r"ends here", re.M)
 
 
-def wait_line(p, want, timeout=20):
-    """Read p's stdout (a pipe) until the line want arrives."""
+def wait_line(p, want, timeout=20, writer_exits=False):
+    """Read p's stdout (a pipe) until the line want arrives; giving up
+    when p exits first, unless the line comes from a process p leaves
+    behind (writer_exits: spawn_at_pid exits at once, its child prints)."""
     pipe = getattr(p, "pipe_reader", None) or Pipe(p.stdout)
     p.pipe_reader = pipe
-    m = pipe.wait_for(re.compile(rf"^{re.escape(want)}$", re.M), timeout, p)
+    m = pipe.wait_for(re.compile(rf"^{re.escape(want)}$", re.M), timeout,
+                      None if writer_exits else p)
     check(m, f"the target did not print {want!r} within {timeout} s "
           f"(printed {pipe.text[-200:]!r}, status {p.poll()})")
     pipe.text = pipe.text[m.end():]
@@ -2981,7 +3457,7 @@ def t_pid_reused(ctx):
             rc = None
         check(rc == 0, f"spawn_at_pid {pid}: status {rc}: cannot reuse "
               "the pid")
-        wait_line(b, "ready")
+        wait_line(b, "ready", writer_exits=True)
         check(same_file(os.readlink(f"/proc/{pid}/exe"), BUILD / "leaky"),
               f"pid {pid} is not the new leaky")
         os.kill(lt.pid, signal.SIGCONT)
@@ -3143,8 +3619,10 @@ STORM_THREADS, STORM_KEEP_SIZE, STORM_CHURN_SIZE = 4, 32, 48
 # into leaktop (32 B each) would alone take 32 MB.  Measured: 27.3 MB after
 # the attach (libc's debug information loaded), 27.7 MB at the end, with
 # 100000 or 1000000 allocations outstanding (70 MB for the sanitizer
-# build, whence a growth and not an absolute bound).
-HWM_GROWTH_KB = 16 * 1024
+# build, whence a growth and not an absolute bound).  The sanitized build
+# gets twice the bound: ASan's redzones and its quarantine of freed memory
+# (not reused for 256 MB) made the same run grow 4 to 18 MB.
+HWM_GROWTH_KB = (32 if os.environ.get("LEAKTOP_SAN_PASS") else 16) * 1024
 
 
 def vm_hwm_kb(pid):
@@ -3744,7 +4222,7 @@ def t_fuzz_smoke(ctx):
     sanitizer report."""
     r = run_tool(ctx, ["make", "-C", str(REPO), "fuzz-smoke"], 900)
     check(r.returncode == 0, f"make fuzz-smoke exited with status {r.returncode}")
-    for t in ("elfsym", "gobin", "snapfile"):
+    for t in ("elfsym", "gobin", "snapfile", "cfi"):
         check(re.search(rf"^fuzz: {t}: Done [1-9][0-9]* runs", r.stdout, re.M),
               f"make fuzz-smoke reported no fuzzing run of {t}")
 
@@ -3753,6 +4231,14 @@ def t_fuzz_smoke(ctx):
 if not os.environ.get("LEAKTOP_SAN_PASS"):
     test("fuzz_smoke", needs_tool=False)(t_fuzz_smoke)
     test("vm_kernel_6_1", needs_tool=False)(t_vm_kernel_6_1)
+
+# Real programs from npm take leaktop's userspace through the paths the
+# go_* tests take (census, probes, Go heap); their own parsing (versions,
+# layout decoding, 1.16's TLS slot) is fuzzed with sanitizers by
+# fuzz_gobin. The sanitized pass leaves them out: 30 s of the suite.
+if os.environ.get("LEAKTOP_SAN_PASS"):
+    TESTS[:] = [t for t in TESTS if t[0] not in
+                ("go_esbuild", "go_esbuild_heap", "go_lefthook")]
 
 
 
@@ -3805,8 +4291,8 @@ def main_san(argv):
     san = dict(os.environ, LEAKTOP=str(SAN_BUILD / "leaktop"),
                LEAKTOP_UNIT_TESTS=str(SAN_BUILD / "unit_tests"),
                LEAKTOP_SAN_PASS="1",
-               # The Go census under ASan for 20 s rather than a minute.
-               LEAKTOP_GO_SOAK_S=os.environ.get("LEAKTOP_GO_SOAK_S", "20"))
+               # The Go census under ASan for 10 s.
+               LEAKTOP_GO_SOAK_S=os.environ.get("LEAKTOP_GO_SOAK_S", "10"))
     counts = []
     try:
         counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, ""))

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: src/elfsym.c on arbitrary bytes. Every lookup the
+ * libFuzzer target: src/probes/elfsym.c on arbitrary bytes. Every lookup the
  * tracer makes on a target's ELF files (function symbols, exported or not,
  * vaddr to file offset, DT_NEEDED and run paths, static or not), with the
  * results read back in full so that the sanitizers see any bad pointer.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "elfsym.h"
+#include "probes/elfsym.h"
 #include "fuzz_file.h"
 
 /* Names the probes look up, and one no file has. */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: src/gobin.c on arbitrary bytes, through every entry
+ * libFuzzer target: src/go/gobin*.c on arbitrary bytes, through every entry
  * point the tracer uses on a Go executable: open (buildinfo, pclntab),
  * the runtime.g layout (DWARF, compressed or not, else the tables), the
  * runtime variables (from .symtab and from decoding the runtime's code),
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "fuzz_file.h"
-#include "gobin.h"
+#include "go/gobin.h"
 
 #define NPCS	24	/* addresses tried in each function found */
 #define NFRAMES	8
@@ -25,6 +25,7 @@ static const char *const funcs[] = {
 };
 static const char *const vars[] = {
 	"runtime.allgs", "runtime.allglen", "runtime.allgptr", "runtime.MemProfileRate",
+	"runtime.buildVersion",
 };
 
 static volatile uint64_t sink;
@@ -44,7 +45,13 @@ static void str(const char *s)
 static void layout(struct gobin *g)
 {
 	struct go_layout l;
+	int tls;
 
+	if (gobin_layout_code(g, &l) == 0)
+		use(l.g_startpc + l.gobuf_bp);
+	if (gobin_tls_g(g, &tls) == 0)
+		use(tls);
+	use(gobin_version_guess(g));
 	if (gobin_layout(g, &l))
 		return;
 	use(l.g_goid);

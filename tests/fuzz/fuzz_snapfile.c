@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libFuzzer target: the snapshot file reader of src/snapfile.c.
+ * libFuzzer target: the snapshot file reader, src/store/snapfile_read.c.
  *
  * The input is a snapshot file as is, unless its first byte is 0: then the
  * rest is a payload (docs/snapshot-format.md, "Payload: sections") that is
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "fuzz_file.h"
-#include "snapfile.h"
+#include "store/snapfile.h"
 
 #define HDR_LEN 44
 

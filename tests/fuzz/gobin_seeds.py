@@ -7,7 +7,7 @@ Usage: gobin_seeds.py HELLO OUTDIR
 HELLO is tests/unit/go/build/hello (Go 1.18+ pclntab, .symtab; built by
 `make unit`). A whole Go binary is megabytes: libFuzzer truncates it to
 1 MB and mutates it at a few executions per second. These seeds keep what
-src/gobin.c reads and nothing else, a few kilobytes each:
+src/go/gobin*.c read and nothing else, a few kilobytes each:
 
  - the code of a dozen functions, at their original addresses (the
    runtime functions gobin decodes for runtime variables, a function with
@@ -22,7 +22,7 @@ src/gobin.c reads and nothing else, a few kilobytes each:
    with R_X86_64_RELATIVE relocations), no section naming the pclntab.
 
 Formats: golang/go src/runtime/symtab.go, runtime2.go and
-src/debug/buildinfo; the same facts src/gobin.c documents.
+src/debug/buildinfo; the same facts src/go/gobin*.c document.
 """
 
 import struct

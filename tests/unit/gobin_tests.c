@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of src/gobin.c on tests/unit/go/hello.go built with Debian's
+ * Unit tests of src/go/gobin*.c on tests/unit/go/hello.go built with Debian's
  * Go 1.19: plain (DWARF, .symtab), stripped (-ldflags='-s -w') and, next to
  * them, hello_nocompress (-compressdwarf=false) and hello_zdebug (the same
  * DWARF as Go <= 1.18 wrote it, .zdebug_*). The plain build's .symtab is
@@ -21,7 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "check.h"
-#include "gobin.h"
+#include "go/gobin.h"
 
 int gobin_tests(const char *go_plain, const char *go_stripped);
 
@@ -505,12 +505,12 @@ static void test_notsup(const char *stripped)
 	if (gobin_open(stripped, &g) == 0) {
 		g.minor = 99;	/* a release the tables do not know, no DWARF */
 		e1 = gobin_layout(&g, &l);
-		g.minor = 16;
+		g.minor = 15;
 		e2 = gobin_layout(&g, &l);
 		gobin_close(&g);
 	}
 	unit_check(e1 == -ENOTSUP && e2 == -ENOTSUP, "gobin_layout_unknown_version",
-		 "Go 1.99: %d, Go 1.16: %d (want -ENOTSUP)", e1, e2);
+		 "Go 1.99: %d, Go 1.15: %d (want -ENOTSUP)", e1, e2);
 }
 
 static void test_not_go(void)
@@ -1066,6 +1066,82 @@ static void test_live_traceback(const char *path, struct gobin *g, const struct 
 	free(text);
 }
 
+/* ----------------------------------------------------- real binaries */
+
+static bool same_offsets(const struct go_layout *a, const struct go_layout *b)
+{
+	return a->g_goid == b->g_goid && a->g_atomicstatus == b->g_atomicstatus &&
+	       a->g_waitreason == b->g_waitreason && a->g_gopc == b->g_gopc &&
+	       a->g_startpc == b->g_startpc && a->g_parentgoid == b->g_parentgoid &&
+	       a->g_sched == b->g_sched && a->gobuf_sp == b->gobuf_sp &&
+	       a->gobuf_pc == b->gobuf_pc && a->gobuf_bp == b->gobuf_bp;
+}
+
+/* One real Go program: version as read, version as guessed, layout decoded
+ * from code against the table (Go 1.21+), g's TLS slot (Go 1.16). */
+static void real_binary(const char *path, const char *want, int *nbad, char *why, size_t len)
+{
+	int minor = 0, guess, tls = 0;
+	struct go_layout t, d;
+	struct gobin g;
+
+	sscanf(want, "go1.%d", &minor);
+	if (gobin_open(path, &g)) {
+		snprintf(why, len, "%.300s: gobin_open failed", path);
+		(*nbad)++;
+		return;
+	}
+	guess = gobin_version_guess(&g);
+	if (strcmp(g.version, want) || !g.version_from)
+		snprintf(why, len, "%.300s: version %s (from %s), built with %s", path, g.version,
+			 g.version_from ? g.version_from : "nowhere", want);
+	else if (guess != minor)
+		snprintf(why, len, "%.300s: guessed Go 1.%d from the pclntab, built with %s", path,
+			 guess, want);
+	else if (minor >= 21 && (gobin_layout_table(1, minor, &t) ||
+				 gobin_layout_code(&g, &d) || !same_offsets(&t, &d)))
+		snprintf(why, len, "%.300s: offsets decoded from code differ from the Go 1.%d table",
+			 path, minor);
+	else if (minor == 16 && (gobin_tls_g(&g, &tls) || tls != -8))
+		snprintf(why, len, "%.300s: g's TLS offset %d, want -8", path, tls);
+	else
+		minor = -1;
+	*nbad += minor != -1;
+	gobin_close(&g);
+}
+
+/* The Go programs of tests/data/npm-go.txt, fetched by
+ * scripts/fetch-npm-go.sh into the cache. */
+static void test_real_binaries(const char *go_plain)
+{
+	char *list = gb_sibling(go_plain, "../../../data/npm-go.txt"), line[256], why[512] = "";
+	const char *home = getenv("HOME"), *cache = getenv("LEAKTOP_CACHE");
+	int n = 0, nbad = 0;
+	FILE *f = list ? fopen(list, "r") : NULL;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char prog[32], ver[32], pkg[64], file[64], go[32], path[1024];
+
+		if (line[0] == '#' ||
+		    sscanf(line, "%31s %31s %63s %63s %31s", prog, ver, pkg, file, go) != 5)
+			continue;
+		snprintf(path, sizeof(path), "%s%s/npm/%s-%s", cache ? cache : home,
+			 cache ? "" : "/.cache/leaktop", prog, ver);
+		if (access(path, X_OK)) {
+			snprintf(why, sizeof(why), "%.300s missing: scripts/fetch-npm-go.sh", path);
+			nbad++;
+			continue;
+		}
+		real_binary(path, go, &nbad, why, sizeof(why));
+		n++;
+	}
+	unit_check(f && n >= 11 && !nbad, "gobin_real_npm", "%d of %d programs wrong: %s",
+		   nbad, n, f ? why : "tests/data/npm-go.txt not found");
+	if (f)
+		fclose(f);
+	free(list);
+}
+
 static void run_all(const char *go_plain, const char *go_stripped, struct gobin *gp,
 		    struct gobin *gs, struct gb_elf *ep, struct gb_elf *es)
 {
@@ -1088,6 +1164,7 @@ static void run_all(const char *go_plain, const char *go_stripped, struct gobin 
 	test_tables();
 	test_notsup(go_stripped);
 	test_not_go();
+	test_real_binaries(go_plain);
 	test_live(go_stripped, gs, &ls);
 	test_live_traceback(go_stripped, gs, &ls);
 }

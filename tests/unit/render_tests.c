@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of the stack exports (src/render_folded.c, render_pprof.c,
+ * Unit tests of the stack exports (src/output/render_folded.c, render_pprof.c,
  * render_svg.c) on a synthetic snapshot with every section, awkward names
  * (';', spaces, '<', '&', newlines, a byte that is not UTF-8), frames
  * without a function, an empty stack and two groups that fold to one line.
@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include "check.h"
-#include "render.h"
+#include "output/render.h"
 
 int render_tests(const char *tmpdir);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Unit tests of src/snapfile.c: a rich synthetic snapshot (every section,
+ * Unit tests of src/store/snapfile_*.c: a rich synthetic snapshot (every section,
  * shared stacks, NULL frame fields, long strings, an empty group list)
  * written and read back field by field; the atomic write (mode, no
  * temporary left, clean failures); and the reader on hostile bytes: every
@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <zlib.h>
 #include "check.h"
-#include "snapfile.h"
+#include "store/snapfile.h"
 
 int snapfile_tests(const char *tmpdir);
 
@@ -153,6 +153,8 @@ static void fixture_groups(struct fixture *x)
 	set_group(&x->hsites[0], LT_G_GOHEAP, 1 << 20, 8, 12.5, &st[5], NULL);
 	set_group(&x->hsites[1], LT_G_GOHEAP, 512, 1, 0.0, &st[3], NULL);
 	strcpy(x->hsites[1].why, "sampled \xe2\x80\x94 \xc3\xbcnic\xc3\xb6" "de");
+	x->hsites[1].pending_bytes = 3 << 20;
+	x->hsites[1].pending_count = 6;
 }
 
 static struct fixture *fixture_new(void)
@@ -192,6 +194,7 @@ static struct fixture *fixture_new(void)
 	s->nggroups = 0;	/* an empty section */
 	s->has_goheap = true;
 	s->goheap_rate = 524288;
+	s->goheap_cycles = 7;
 	s->nhsites = 2;
 	s->hsites = x->hsites;
 	return x;
@@ -257,6 +260,8 @@ static const char *groups_diff(const struct lt_group *a, const struct lt_group *
 			return "group kind/leak";
 		if (x->bytes != y->bytes || x->count != y->count)
 			return "group bytes/count";
+		if (x->pending_bytes != y->pending_bytes || x->pending_count != y->pending_count)
+			return "group pending_bytes/pending_count";
 		if (!dbl_same(x->oldest_age_s, y->oldest_age_s))
 			return "group oldest_age_s";
 		if (!stack_same(x->stack, y->stack) || !stack_same(x->created_by, y->created_by))
@@ -297,7 +302,8 @@ static const char *head_diff(const struct lt_snapshot *a, const struct lt_snapsh
 	if (a->has_goroutines != b->has_goroutines || !str_same(a->go_version, b->go_version) ||
 	    a->goroutines != b->goroutines)
 		return "goroutines header";
-	if (a->has_goheap != b->has_goheap || a->goheap_rate != b->goheap_rate)
+	if (a->has_goheap != b->has_goheap || a->goheap_rate != b->goheap_rate ||
+	    a->goheap_cycles != b->goheap_cycles)
 		return "go heap header";
 	if (a->ngroups != b->ngroups || a->ntgroups != b->ntgroups ||
 	    a->nggroups != b->nggroups || a->nhsites != b->nhsites)

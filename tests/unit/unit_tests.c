@@ -10,14 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "providers.h"
-#include "elfsym.h"
-#include "idmap.h"
-#include "options.h"
-#include "probes.h"
-#include "procmaps.h"
-#include "render.h"
-#include "symbolize.h"
+#include "probes/providers.h"
+#include "probes/elfsym.h"
+#include "lib/idmap.h"
+#include "cli/options.h"
+#include "probes/probes.h"
+#include "target/procmaps.h"
+#include "output/render.h"
+#include "symbols/symbolize.h"
 
 #include "check.h"
 

@@ -82,6 +82,12 @@
 //	  "semacquire") and allocates and drops as much itself.  Nothing leaks:
 //	  no goroutine outlives its round, the heap stays flat.
 //
+//	subslice: GC made rare (debug.SetGCPercent(800)); every step
+//	  main.readChunk fills a fresh 512 KiB read buffer and keeps a 2-byte
+//	  sub-slice of its tail in the global tails: the sub-slice keeps the
+//	  whole array alive, so in-use heap grows 5 MiB a second at
+//	  main.readChunk while the program means to keep 20 bytes a second.
+//
 //	recursion: every step main.recurseRound starts 4 goroutines
 //	  (main.deepWorker, under its wrapper main.recurseRound.func1) that each recurse main.descend --depth D (default
 //	  10000) deep with 1 KB of locals per frame, so that the stack of each
@@ -125,6 +131,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -487,6 +494,17 @@ func remember(step int) {
 
 var sink []byte
 
+var tails [][]byte
+
+//go:noinline
+func readChunk(step int) {
+	buf := make([]byte, 512<<10)
+	for i := range buf {
+		buf[i] = byte(step + i)
+	}
+	tails = append(tails, buf[len(buf)-2:]) // retains all 512 KiB
+}
+
 //go:noinline
 func garbage() {
 	for j := 0; j < 100; j++ {
@@ -499,7 +517,7 @@ func garbage() {
 func main() {
 	if len(os.Args) < 2 || strings.HasPrefix(os.Args[1], "-") {
 		fmt.Fprintln(os.Stderr, "usage: goleaks chansend|chanrecv|mutex|"+
-			"waitgroup|httpbody|heapgrow|churn|recursion|preblock|version "+
+			"waitgroup|httpbody|heapgrow|subslice|churn|recursion|preblock|version "+
 			"[--seconds N] [--hold N] [--forever] [--depth N]")
 		os.Exit(2)
 	}
@@ -570,6 +588,9 @@ func main() {
 			runtime.GC()
 			runtime.GC()
 		}
+	case "subslice":
+		debug.SetGCPercent(800)
+		run = func() { steady(steps, period, readChunk) }
 	case "churn":
 		steps = 100 * *seconds
 		run = func() { steady(steps, 10*time.Millisecond, churnRound) }

@@ -2820,6 +2820,7 @@ class Pipe:
         """The first match of pattern (a compiled regex), or None when
         timeout passes or proc exits first."""
         deadline = time.monotonic() + timeout
+        self.poll(0)    # what is there already counts, even at timeout 0
         while True:
             m = pattern.search(self.text)
             if m or time.monotonic() > deadline:
@@ -3086,20 +3087,35 @@ def t_signals_clean(ctx):
     finish_checksum(ctx, t, "target after two signalled leaktops")
 
 
-@test("kill_launched")
-def t_kill_launched(ctx):
-    """leaktop -- CMD SIGKILLed: while the command still waits at its gate
-    (it must not run untraced, nor stay behind: it dies with leaktop), and
-    while tracing (the command runs on, detached, and finishes with the
-    right checksum)."""
+def proc_state(pid):
+    """(state letter, exe path) of pid, (None, "") when gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            st = f.read().rsplit(")", 1)[1].split()[0]
+        return st, os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None, ""
+
+
+def killed_before_start(ctx, when, ready):
+    """leaktop -- CMD stopped once its command is ready(state, exe), then
+    SIGKILLed: the command must die with it, never run untraced."""
     out_p = ctx.tmp / "early.out"
     with open(out_p, "wb") as out:
         lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "3"],
                        stdout=out, stderr=subprocess.PIPE)
-    time.sleep(0.3)
+    deadline, kid = time.monotonic() + 10, None
+    while time.monotonic() < deadline:
+        kids = our_processes(lt.pid, True) - {lt.pid}
+        kid = next(iter(kids), None)
+        if kid and ready(*proc_state(kid)):
+            break
+        time.sleep(0.001)
     os.kill(lt.pid, signal.SIGSTOP)
+    check(kid and ready(*proc_state(kid)), f"never saw leaktop's command "
+          f"{when} ({proc_state(kid) if kid else 'no child'})")
     check(not Pipe(lt.stderr).wait_for(TRACING, 0), "leaktop was tracing "
-          "within 0.3 s: too fast for this check of its start")
+          f"with its command {when}")
     os.kill(lt.pid, signal.SIGKILL)
     lt.wait(timeout=10)
     deadline = time.monotonic() + 5
@@ -3108,10 +3124,24 @@ def t_kill_launched(ctx):
         if not left:
             break
         time.sleep(0.1)
-    check(not left, f"processes left after killing leaktop before its "
-          f"command started: {left}")
+    check(not left, f"processes left after killing leaktop with its "
+          f"command {when}: {left}")
     check("checksum" not in out_p.read_text(), "the command ran although "
-          "leaktop was killed before releasing it")
+          f"leaktop was killed with it {when}")
+
+
+@test("kill_launched")
+def t_kill_launched(ctx):
+    """leaktop -- CMD SIGKILLed: while the command still waits at its gate
+    (it must not run untraced, nor stay behind: it dies with leaktop), and
+    while tracing (the command runs on, detached, and finishes with the
+    right checksum)."""
+    # Killed at its gate (the command exists: leaktop forks before loading
+    # BPF) and held at its exec stop (ptraced while the probes go in).
+    for when, ready in (("gated", lambda st, exe: True),
+                        ("held at exec", lambda st, exe: st == "t" and
+                         exe.endswith("/checksum"))):
+        killed_before_start(ctx, when, ready)
     out_p = ctx.tmp / "late.out"
     with open(out_p, "wb") as out:
         lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "60"],

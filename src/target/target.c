@@ -275,10 +275,15 @@ void target_abort(struct target *t)
 
 /* A launched target is ptraced for its exit event: the one moment its
  * mappings can still be read after its last allocation; and for its execs. */
+#define TRACE_OPTS (PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)
+
+/* Until target_continue it also dies with us (EXITKILL): a tracer killed
+ * between the gate and the first continue would otherwise leave it to run
+ * untraced (CI: kill_launched, leaktop SIGKILLed while held at exec). */
 int target_trace_exit(struct target *t)
 {
-	return ptrace(PTRACE_SEIZE, t->pid, NULL,
-		      (void *)(PTRACE_O_TRACEEXIT | PTRACE_O_TRACEEXEC)) ? -errno : 0;
+	return ptrace(PTRACE_SEIZE, t->pid, NULL, (void *)(TRACE_OPTS | PTRACE_O_EXITKILL)) ?
+		       -errno : 0;
 }
 
 /*
@@ -416,8 +421,10 @@ int target_run_to_entry(struct target *t)
 	return err;
 }
 
+/* Running, it outlives us. */
 void target_continue(struct target *t)
 {
+	ptrace(PTRACE_SETOPTIONS, t->pid, NULL, (void *)TRACE_OPTS);
 	ptrace(PTRACE_CONT, t->pid, NULL, NULL);
 }
 

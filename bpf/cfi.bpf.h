@@ -211,4 +211,29 @@ out:
 	s->nr = n;
 }
 
+/*
+ * From user registers saved anywhere in a function (a syscall's): frame 0's
+ * own row gives its CFA, so the first step is a table step too (ret is
+ * ip + 1 because a step looks up ret - 1). Without tables, frame pointers
+ * only: *(rsp) is no return address there.
+ */
+static __always_inline void cfi_walk_inside(struct pt_regs *regs, struct lt_frames *s, __u32 tgid)
+{
+	struct cfi_regs c = { .tgid = tgid };
+	bool tables = cfi_proc(tgid);
+	__u32 n = 1;
+
+	s->ip[0] = PT_REGS_IP(regs);
+	c.sp = PT_REGS_SP(regs);
+	c.fp = PT_REGS_FP(regs);
+	c.ret = s->ip[0] + 1;
+	for (int i = 0; i < LT_MAX_FRAMES - 1; i++) {
+		if ((tables ? cfi_frame(&c) : cfi_step(NULL, &c)) || !user_text_like(c.ret) ||
+		    n >= LT_MAX_FRAMES)
+			break;
+		s->ip[n++] = c.ret;
+	}
+	s->nr = n;
+}
+
 #endif /* LEAKTOP_CFI_BPF_H */

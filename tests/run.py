@@ -56,7 +56,7 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 TARGETS = ["leaky", "leaky_nofp", "realloc_grow", "entry_points",
            "threads_xfree", "cxx_leak", "idle", "threads_unjoined",
            "threads_stuck", "lifecycle", "libdl_leak.so", "storm",
-           "checksum", "spawn_at_pid"]
+           "checksum", "spawn_at_pid", "fdleak"]
 
 APIS = {"malloc", "calloc", "realloc", "reallocarray", "posix_memalign",
         "aligned_alloc", "memalign", "valloc", "pvalloc", "mmap", "mremap",
@@ -1530,6 +1530,87 @@ def attach_leaky_until_exit(ctx, env=None):
     return load_report(j)
 
 
+# fdleak.c: leaking function, fd kind, fds per round.
+FD_LEAKS = (("leak_file", "file", None, 1), ("leak_tcp", "socket", "tcp", 1),
+            ("leak_pipe", "pipe", None, 2))
+FD_BALANCED = ("balanced_file", "balanced_socketpair", "accept_and_close")
+FD_EARLY = 3
+
+
+def fd_groups(rep, pred=lambda g: True):
+    return [g for g in rep["fds"]["groups"] if pred(g)]
+
+
+@test("fds_leaks")
+def t_fds_leaks(ctx):
+    """leaktop -p on fdleak: leaked files, TCP connections and pipes, each
+    one group at its opening stack (frames[0] the libc wrapper, then the
+    leaking function), counts exact, judged leaks; balanced open/close and
+    socketpairs never reported; eventfds opened before attach counted,
+    with no stack; the open count equals /proc/PID/fd."""
+    t = ctx.start_target("fdleak", "--wait", "--seconds", "3", "--hold",
+                         "30")
+    j = ctx.tmp / "report.json"
+    lt = ctx.start_leaktop(["-p", t.pid, "-i", "1", "-d", "5", "--json", j])
+    ctx.wait_tracing(lt)
+    t.stdin.write(b"go\n")
+    t.stdin.flush()
+    r = ctx.finish_leaktop(lt, timeout=30)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    ready, _, _ = select.select([t.stdout], [], [], 10)
+    line = os.read(t.stdout.fileno(), 4096).decode() if ready else ""
+    m = re.search(r"fdleak files=(\d+) tcp=(\d+) pipes=(\d+)", line)
+    check(m, f"fdleak printed no counts: {line!r}")
+    made = dict(zip(("leak_file", "leak_tcp", "leak_pipe"),
+                    map(int, m.groups())))
+    open_now = len(os.listdir(f"/proc/{t.pid}/fd"))
+    e = Errors()
+    fds = rep.get("fds")
+    check(fds, "no fds section in the report")
+    e.check(fds["open"] == open_now, f"fds.open is {fds['open']}, "
+            f"/proc/{t.pid}/fd has {open_now}")
+    e.check(fds["lost_events"] == 0, f"lost_events {fds['lost_events']}")
+    for fn, kind, proto, per_round in FD_LEAKS:
+        mine = fd_groups(rep, lambda g: fn in names(g["frames"]))
+        if not e.check(len(mine) == 1, f"{len(mine)} fd groups opened in "
+                       f"{fn}, want 1"):
+            continue
+        g = mine[0]
+        e.check((g["kind"], g["protocol"]) == (kind, proto), f"{fn}: kind "
+                f"{g['kind']}/{g['protocol']}, want {kind}/{proto}")
+        e.check(g["count"] == made[fn], f"{fn}: {g['count']} open, the "
+                f"target made {made[fn]}")
+        e.check(g["leak"] is True, f"{fn}: leak is not true: {g['why']}")
+        f0 = g["frames"][0]
+        e.check("libc" in (f0.get("module") or "") and
+                names(g["frames"])[1] == fn, f"{fn}: frames[0] is not the "
+                f"libc wrapper called by {fn}: {names(g['frames'])[:4]}")
+        e.check(g["targets"], f"{fn}: no targets")
+    tcp = fd_groups(rep, lambda g: "leak_tcp" in names(g["frames"]))
+    if tcp:
+        e.check(all("127.0.0.1" in x for x in tcp[0]["targets"]),
+                f"leak_tcp targets {tcp[0]['targets']}, want the peers")
+    for fn in FD_BALANCED:
+        b = fd_groups(rep, lambda g: fn in names(g["frames"]))
+        e.check(not b, f"{fn} closes what it opens, shows "
+                f"{[(g['kind'], g['count']) for g in b]}")
+    early = fd_groups(rep, lambda g: g["kind"] == "eventfd")
+    if e.check(len(early) == 1, f"{len(early)} eventfd groups, want 1"):
+        e.check(early[0]["count"] == FD_EARLY and not early[0]["frames"] and
+                early[0]["leak"] is False, f"eventfds opened before attach: "
+                f"count {early[0]['count']}, frames "
+                f"{names(early[0]['frames'])}, leak {early[0]['leak']}; want "
+                f"{FD_EARLY}, no stack, no leak")
+    lis = fd_groups(rep, lambda g: "start_listener" in names(g["frames"]))
+    e.check(len(lis) == 1 and lis[0]["count"] == 1 and not lis[0]["leak"],
+            f"the listener: {[(g['count'], g['leak']) for g in lis]}, want "
+            "one socket, no leak")
+    e.check("file descriptors:" in r.out and "leak_tcp" in r.out,
+            "no fd table with leak_tcp on stdout")
+    e.done()
+
+
 @test("attach_until_exit")
 def t_attach_until_exit(ctx):
     rep = attach_leaky_until_exit(ctx)
@@ -1966,6 +2047,18 @@ def t_go_httpbody(ctx):
         e.check(srv.count == 1 and srv.leaks == {False}, f"server: {srv!r}, "
                 "want 1 goroutine, no leak")
     check_go_pool(rep, e)
+    # Each unclosed body holds its client socket: one fd group at the
+    # transport's dial, as many as connections.
+    socks = [g for g in rep.get("fds", {}).get("groups", [])
+             if g["kind"] == "socket" and g["protocol"] == "tcp" and
+             dial in names(g["frames"])]
+    n = sum(g["count"] for g in socks)
+    if e.check(len(socks) == 1, f"{len(socks)} tcp fd groups opened under "
+               f"{dial}, want 1: {[names(g['frames'])[:6] for g in socks]}"):
+        e.check(made * 3 // 4 <= n <= made, f"{n} client sockets open "
+                f"from {dial}, want {made * 3 // 4} to {made}")
+        e.check(socks[0]["leak"] is True, "client sockets: leak is not "
+                f"true: {socks[0]['why']}")
     e.done()
 
 

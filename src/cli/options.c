@@ -73,6 +73,8 @@ static const char usage_text[] =
 "        --keep N         keep the newest N snapshots in DIR (default: all)\n"
 "        --quiet          print no tables\n"
 "        --no-memory      do not trace native memory (threads, goroutines only)\n"
+"        --no-fds         do not trace file descriptors\n"
+"        --max-fds N      open fds followed at once (default 262144)\n"
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
 "        --max-stacks N   distinct allocation stacks kept (default 65536)\n"
@@ -99,7 +101,7 @@ static const char usage_text[] =
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
        OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
        OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS, OPT_MEMORY, OPT_SAMPLE_BYTES,
-       OPT_FRAME_POINTERS };
+       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -120,6 +122,8 @@ static const struct option longopts[] = {
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "no-memory", no_argument, NULL, OPT_NO_MEMORY },
+	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
+	{ "max-fds", required_argument, NULL, OPT_MAX_FDS },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
 	{ "min-block", required_argument, NULL, OPT_MIN_BLOCK },
@@ -258,6 +262,13 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case OPT_FRAME_POINTERS:
 		o->fp_only = 1;
 		return 0;
+	case OPT_NO_FDS:
+		o->no_fds = 1;
+		return 0;
+	case OPT_MAX_FDS:
+		err = parse_uint(arg, "--max-fds", 1, 1L << 24, &v);
+		o->max_fds = v;
+		return err;
 	case OPT_MAX_ALLOCS:
 		err = parse_uint(arg, "--max-allocs", 1, 1L << 27, &v);
 		o->max_allocs = v;
@@ -287,6 +298,7 @@ int options_parse(int argc, char **argv, struct options *o)
 	o->max_stacks = 1 << 16;
 	o->min_block_s = 5;
 	o->max_threads = 1 << 14;
+	o->max_fds = 1 << 18;
 	o->sample_bytes = -1;
 	opterr = 0;
 	/* '+': stop at the command's first word, its options are its own. */

@@ -19,6 +19,8 @@ struct options {
 	int keep;		/* snapshots kept in snapshot_dir (0: all) */
 	int quiet;		/* no tables (daemon sessions) */
 	int no_memory;		/* leave native memory untraced */
+	int no_fds;		/* leave file descriptors untraced */
+	uint32_t max_fds;
 	int all;		/* -a: every process */
 	int memory;		/* with -a: trace native memory too (opt-in) */
 	int64_t sample_bytes;	/* mean bytes between tracked allocations;

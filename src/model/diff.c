@@ -33,6 +33,7 @@ uint64_t group_identity(const struct lt_group *g)
 
 	h = mix_stack(h, g->stack);
 	h = mix_stack(h ^ 0x5a, g->created_by);
+	h = mix_str(mix_str(h, g->fd_kind), g->fd_proto);
 	return mix_str(h, g->wait);
 }
 
@@ -54,6 +55,7 @@ static void each_group(const struct lt_snapshot *s,
 	const struct { const struct lt_group *g; int n; } sec[] = {
 		{ s->groups, s->ngroups }, { s->tgroups, s->ntgroups },
 		{ s->ggroups, s->nggroups }, { s->hsites, s->nhsites },
+		{ s->fgroups, s->nfgroups },
 	};
 
 	for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++)

@@ -24,6 +24,7 @@ const char *group_kind_name(enum lt_group_kind k)
 		[LT_G_ALLOC] = "allocation", [LT_G_UNJOINED] = "unjoined",
 		[LT_G_BLOCKED] = "blocked", [LT_G_RUNNING] = "running",
 		[LT_G_GOROUTINE] = "goroutine", [LT_G_GOHEAP] = "go heap",
+		[LT_G_FD] = "fd",
 	};
 
 	return names[k];
@@ -79,6 +80,7 @@ void snapshot_sort(struct lt_snapshot *s)
 	sort(s->sites, s->nsites, sizeof(*s->sites), most_threads);
 	sort(s->ggroups, s->nggroups, sizeof(*s->ggroups), leaks_first);
 	sort(s->hsites, s->nhsites, sizeof(*s->hsites), by_bytes);
+	sort(s->fgroups, s->nfgroups, sizeof(*s->fgroups), leaks_first);
 }
 
 void snapshot_free(struct lt_snapshot *s)
@@ -88,6 +90,11 @@ void snapshot_free(struct lt_snapshot *s)
 	free(s->sites);
 	free(s->ggroups);
 	free(s->hsites);
+	for (int i = 0; i < s->nfgroups; i++)
+		free(s->fgroups[i].targets);
+	free(s->fgroups);
+	s->fgroups = NULL;
+	s->nfgroups = 0;
 	s->ggroups = s->hsites = NULL;
 	s->nggroups = s->nhsites = 0;
 	s->groups = s->tgroups = NULL;

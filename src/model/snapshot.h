@@ -34,6 +34,7 @@ enum lt_group_kind {
 	LT_G_RUNNING,	/* other live threads, by creation site */
 	LT_G_GOROUTINE,	/* goroutines by wait reason, stack, creation site */
 	LT_G_GOHEAP,	/* Go heap in use by allocation stack (estimated) */
+	LT_G_FD,	/* open file descriptors by kind and opening stack */
 };
 
 struct lt_group {
@@ -49,6 +50,9 @@ struct lt_group {
 	const struct lt_stack *stack;	/* alloc, blocked: that stack; threads: creation */
 	const struct lt_stack *created_by;	/* threads: the creation stack */
 	const char *wait;	/* blocked: the syscall or state it sleeps in */
+	const char *fd_kind;	/* fd: file, socket, pipe, eventfd... */
+	const char *fd_proto;	/* fd sockets: tcp, udp, unix; else NULL */
+	char *targets;		/* fd: up to 3 examples (paths, peers), one per line; owned */
 	bool leak;		/* the verdict, with why in words */
 	char why[192];
 };
@@ -111,6 +115,11 @@ struct lt_snapshot {
 	int nhsites;
 	struct lt_group *hsites;	/* Go heap: by bytes in use */
 	struct lt_lost_counts hlost;
+	bool has_fds;
+	int fds_open;		/* open now, from /proc/PID/fd */
+	int nfgroups;
+	struct lt_group *fgroups;	/* fds: likely leaks first */
+	struct lt_lost_counts flost;
 };
 
 const char *group_kind_name(enum lt_group_kind k);

@@ -27,6 +27,10 @@ static void label(const struct lt_group *g, char *buf, size_t len)
 	case LT_G_GOROUTINE:
 		snprintf(buf, len, "%s, by %s", g->wait ? g->wait : "?", by ? by : "?");
 		break;
+	case LT_G_FD:
+		snprintf(buf, len, "%s fd <- %s", g->fd_proto ? g->fd_proto : g->fd_kind,
+			 b ? b : "?");
+		break;
 	default:
 		snprintf(buf, len, "%s thr, by %s", group_kind_name(g->kind), by ? by : "?");
 	}

@@ -10,7 +10,7 @@
 
 static const char *const section_names[LT_S_N] = {
 	[LT_S_MEMORY] = "memory", [LT_S_THREADS] = "threads",
-	[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "go_heap",
+	[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "go_heap", [LT_S_FDS] = "fds",
 };
 
 const char *export_section_name(enum lt_section sec)
@@ -37,6 +37,10 @@ const struct lt_group *export_groups(const struct lt_snapshot *s, enum lt_sectio
 		if (s->has_goheap)
 			*n = s->nhsites;
 		return s->hsites;
+	case LT_S_FDS:
+		if (s->has_fds)
+			*n = s->nfgroups;
+		return s->fgroups;
 	default:
 		return NULL;
 	}
@@ -71,6 +75,8 @@ const char *export_subsection(enum lt_section sec, const struct lt_group *g)
 		return group_kind_name(g->kind);
 	if (sec == LT_S_GOROUTINES)
 		return g->wait && g->wait[0] ? g->wait : "waiting";
+	if (sec == LT_S_FDS)
+		return g->fd_proto ? g->fd_proto : g->fd_kind;
 	return NULL;
 }
 

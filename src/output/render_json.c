@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The JSON report; schema in docs/json-report.md. */
+#include <stdlib.h>
 #include <string.h>
 #include "output/render.h"
 
@@ -176,6 +177,40 @@ static void json_goheap(FILE *f, const struct lt_snapshot *s)
 	json_list(f, "sites", s->hsites, s->nhsites, sizeof(*s->hsites), json_heap_site, "\n  }");
 }
 
+static void json_fd_group(FILE *f, const void *item)
+{
+	const struct lt_group *g = item;
+
+	fputs("      {\"kind\": ", f);
+	json_str(f, g->fd_kind);
+	fputs(", \"protocol\": ", f);
+	json_str(f, g->fd_proto);
+	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, ", g->count, g->oldest_age_s);
+	json_verdict(f, g);
+	fputs(",\n       ", f);
+	json_frames(f, "frames", g->stack);
+	fputs(",\n       \"targets\": [", f);
+	for (const char *t = g->targets; t && *t;) {
+		size_t n = strcspn(t, "\n");
+		char *one = strndup(t, n);
+
+		if (t != g->targets)
+			fputs(", ", f);
+		json_str(f, one);
+		free(one);
+		t += n + (t[n] == '\n');
+	}
+	fputs("]}", f);
+}
+
+static void json_fds(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, ",\n  \"fds\": {\n    \"open\": %d,\n", s->fds_open);
+	json_lost(f, &s->flost);
+	json_list(f, "groups", s->fgroups, s->nfgroups, sizeof(*s->fgroups), json_fd_group,
+		  "\n  }");
+}
+
 /* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
 static void json_degraded(FILE *f, const char *list)
 {
@@ -216,6 +251,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 		json_goroutines(f, s);
 	if (s->has_goheap)
 		json_goheap(f, s);
+	if (s->has_fds)
+		json_fds(f, s);
 	fputs("\n}\n", f);
 	fflush(f);
 }

@@ -371,7 +371,7 @@ static void sample(struct profile *p, enum lt_section sec, const struct lt_group
 	pb_packed(&p->tmp, SAMPLE_LOCATION_ID, p->ids, n, &p->tmp2);
 	pb_packed(&p->tmp, SAMPLE_VALUE, values, nvalues, &p->tmp2);
 	label(p, "section", export_root(root, sizeof(root), sec, g));
-	if (sec == LT_S_THREADS || sec == LT_S_GOROUTINES)
+	if (sec == LT_S_THREADS || sec == LT_S_GOROUTINES || sec == LT_S_FDS)
 		label(p, "leak", g->leak ? "yes" : "no");
 	if (sec == LT_S_THREADS && g->kind == LT_G_BLOCKED && g->wait)
 		label(p, "wait", g->wait);
@@ -618,7 +618,7 @@ int render_pprof(const char *path, const struct lt_snapshot *s)
 
 int render_pprof_counts(const char *path, const struct lt_snapshot *s)
 {
-	static const enum lt_section secs[] = { LT_S_THREADS, LT_S_GOROUTINES };
+	static const enum lt_section secs[] = { LT_S_THREADS, LT_S_GOROUTINES, LT_S_FDS };
 	struct profile p;
 	int err = profile_init(&p);
 
@@ -628,7 +628,7 @@ int render_pprof_counts(const char *path, const struct lt_snapshot *s)
 	value_type(&p, PROFILE_SAMPLE_TYPE, "goroutine", "count");
 	value_type(&p, PROFILE_PERIOD_TYPE, "goroutine", "count");
 	pb_uint(&p.out, PROFILE_PERIOD, 1);
-	comment(&p, "threads and goroutines by group; label section tells which");
+	comment(&p, "threads, goroutines and open fds by group; label section tells which");
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
 		const struct lt_group *g;
 		int n;

@@ -214,7 +214,7 @@ static const char *amount(char *buf, size_t len, enum lt_section sec, enum lt_we
 {
 	static const char *const counted[LT_S_N] = {
 		[LT_S_MEMORY] = "allocations", [LT_S_THREADS] = "threads",
-		[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "objects",
+		[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "objects", [LT_S_FDS] = "fds",
 	};
 	char b[32];
 
@@ -233,6 +233,7 @@ static void fill(char *buf, size_t len, enum lt_section sec, const char *name, b
 		[LT_S_THREADS] = { 70, 120, 200 },	/* blues */
 		[LT_S_GOROUTINES] = { 50, 175, 185 },	/* aquas */
 		[LT_S_GOHEAP] = { 215, 140, 40 },	/* oranges */
+		[LT_S_FDS] = { 150, 90, 190 },	/* purples */
 	};
 	static const int spread[3] = { 40, 60, 50 };
 	unsigned int h = 2166136261u;
@@ -265,7 +266,8 @@ static void draw_node(const struct draw *d, const struct node *n, double x, int 
 	char buf[96], colour[32];
 
 	fill(colour, sizeof(colour), d->sec, n->name, depth == 0 ||
-	     (depth == 1 && (d->sec == LT_S_THREADS || d->sec == LT_S_GOROUTINES)));
+	     (depth == 1 && (d->sec == LT_S_THREADS || d->sec == LT_S_GOROUTINES ||
+			     d->sec == LT_S_FDS)));
 	fputs("<g><title>", d->f);
 	xml_text(d->f, n->name, -1);
 	fprintf(d->f, " (%s, %.2f%%)</title>", amount(buf, sizeof(buf), d->sec, d->w, n->weight),

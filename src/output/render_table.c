@@ -250,6 +250,46 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
+static void print_fd_group(FILE *f, const struct lt_group *g)
+{
+	char kind[24];
+
+	snprintf(kind, sizeof(kind), "%s%s%s", g->fd_kind, g->fd_proto ? "/" : "",
+		 g->fd_proto ? g->fd_proto : "");
+	fprintf(f, "%-12s %6ld %7.1fs %-4s ", kind, g->count, g->oldest_age_s,
+		g->leak ? "yes" : "no");
+	if (g->stack->nframes)
+		print_frames(f, g->stack, 0, MAX_TABLE_FRAMES - 2);
+	else
+		fprintf(f, "[opened before leaktop attached, or not traced]\n");
+	for (const char *t = g->targets; t && *t;) {
+		int n = strcspn(t, "\n");
+
+		fprintf(f, "%*s%.*s\n", STACK_COL, "", n, t);
+		t += n + (t[n] == '\n');
+	}
+	print_wrapped(f, "why: ", g->why);
+}
+
+static void render_fds(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int n = s->nfgroups < top ? s->nfgroups : top;
+
+	fprintf(f, "file descriptors: %d open", s->fds_open);
+	print_lost(f, &s->flost);
+	if (!s->nfgroups) {
+		fprintf(f, "\n\n");
+		return;
+	}
+	fprintf(f, "\n%-12s %6s %8s %-4s  %s\n", "KIND", "COUNT", "OLDEST", "LEAK",
+		"OPENED AT (innermost first) / TARGETS");
+	for (int i = 0; i < n; i++)
+		print_fd_group(f, &s->fgroups[i]);
+	if (s->nfgroups > n)
+		fprintf(f, "(%d more fd groups; -n to show more)\n", s->nfgroups - n);
+	fprintf(f, "\n");
+}
+
 static void render_memory(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
@@ -283,5 +323,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		render_goroutines(f, s, top);
 	if (s->has_goheap)
 		render_goheap(f, s, top);
+	if (s->has_fds)
+		render_fds(f, s, top);
 	fflush(f);
 }

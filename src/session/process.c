@@ -32,6 +32,9 @@
 #include "collect/thread_drain.h"
 #include "probes/thread_probes.h"
 #include "threads.skel.h"
+#include "fds.skel.h"
+#include "collect/fd_drain.h"
+#include "probes/fd_probes.h"
 #include "session/process.h"
 #include "session/run.h"
 #include "probes/kfeatures.h"
@@ -50,6 +53,8 @@ struct session {
 	struct go_state go;
 	struct goheap_bpf *heap;
 	struct goheap_state hs;
+	struct fds_bpf *fds;
+	struct fd_state fs;
 	bool is_go;		/* a Go binary (traced or not) */
 	bool trace_go;		/* its runtime layout is known */
 	bool has_malloc;	/* a malloc to probe (C, C++, cgo) */
@@ -145,7 +150,8 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	     threads_drain(s->threads, s->sym, &s->stacks, &s->ts, s->opt->min_block_s, snap)) ||
 	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt->min_block_s, snap)) ||
 	    (s->heap &&
-	     goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)))
+	     goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)) ||
+	    (s->fds && fds_drain(s->fds, s->sym, &s->stacks, &s->fs, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -187,6 +193,8 @@ static void tick(void *ctx)
 		goheap_tick(&s->hs);
 		goheap_sample(s->heap, &s->hs);
 	}
+	if (s->fds)
+		fds_tick(s->fds, s->sym, &s->stacks, &s->fs);
 }
 
 /* A load that fails with the CFI walk is tried once more without the
@@ -224,6 +232,19 @@ static int load_threads(struct session *s)
 	return err;
 }
 
+static int load_fds(struct session *s)
+{
+	int err = tracers_load_fds(s->opt, s->target.pid, s->cfi, &s->fds);
+
+	if (err && err != -ESRCH && s->cfi &&
+	    !tracers_load_fds(s->opt, s->target.pid, NULL, &s->fds)) {
+		cfi_off(s, err);
+		err = 0;
+	}
+	fd_state_init(&s->fs, s->target.pid);
+	return err;
+}
+
 static int load_all(struct session *s)
 {
 	int err = 0, loaded = 0;
@@ -241,6 +262,8 @@ static int load_all(struct session *s)
 				 &loaded);
 	if (err != -ESRCH && s->trace_go)
 		err = tracer_off("Go heap tracer", load_goheap(s), &loaded);
+	if (err != -ESRCH && !s->opt->no_fds)
+		err = tracer_off("fd tracer", load_fds(s), &loaded);
 	return tracers_loaded(err, loaded);
 }
 
@@ -257,6 +280,8 @@ static int attach_all(struct session *s)
 		err = go_probes_attach(s->gor, pid, &s->go, s->target.exe);
 	if (!err && s->heap)
 		err = goheap_attach(s->heap, pid, &s->go.bin, s->target.exe);
+	if (!err && s->fds)
+		err = fd_probes_attach(s->fds);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
 		threads_census(s->threads);
@@ -307,6 +332,8 @@ static void finish(void *ctx)
 	threads_bpf__destroy(s->threads);
 	goroutines_bpf__destroy(s->gor);
 	goheap_bpf__destroy(s->heap);
+	fds_bpf__destroy(s->fds);
+	fd_state_free(&s->fs);
 	thread_state_free(&s->ts);
 	if (s->trace_go)
 		go_state_free(&s->go);

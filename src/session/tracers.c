@@ -16,6 +16,7 @@
 #include "probes/probes.h"
 #include "symbols/symbolize.h"
 #include "threads.skel.h"
+#include "fds.skel.h"
 #include "probes/cfi_tables.h"
 #include "session/tracers.h"
 
@@ -161,6 +162,30 @@ int tracers_load_threads(const struct options *o, pid_t pid, struct cfi_tables *
 		err = bpf_map_update_elem(bpf_map__fd(skel->maps.tsites), &zero, &unknown, BPF_ANY);
 	if (err) {
 		threads_bpf__destroy(skel);
+		return err < 0 ? err : -errno;
+	}
+	*out = skel;
+	return 0;
+}
+
+int tracers_load_fds(const struct options *o, pid_t pid, struct cfi_tables *cfi,
+		     struct fds_bpf **out)
+{
+	struct fds_bpf *skel = fds_bpf__open();
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = pid;
+	bpf_map__set_max_entries(skel->maps.fds, o->max_fds);
+	bpf_map__set_max_entries(skel->maps.fsites, o->max_stacks + 1);
+	err = cfi ? cfi_tables_prepare(cfi, skel->maps.cfi_rows, skel->maps.cfi_procs) : 0;
+	if (!err)
+		err = fds_bpf__load(skel);
+	if (!err && cfi)
+		cfi_tables_loaded(cfi, skel->maps.cfi_rows, skel->maps.cfi_procs);
+	if (err) {
+		fds_bpf__destroy(skel);
 		return err < 0 ? err : -errno;
 	}
 	*out = skel;

@@ -13,6 +13,7 @@
 struct alloc_bpf;
 struct threads_bpf;
 struct goroutines_bpf;
+struct fds_bpf;
 struct symbolizer;
 struct gobin;
 struct cfi_tables;
@@ -33,6 +34,8 @@ int tracers_load_alloc(const struct options *o, pid_t pid, struct cfi_tables *cf
 		       struct alloc_bpf **out);
 int tracers_load_threads(const struct options *o, pid_t pid, struct cfi_tables *cfi,
 			 struct threads_bpf **out);
+int tracers_load_fds(const struct options *o, pid_t pid, struct cfi_tables *cfi,
+		     struct fds_bpf **out);
 int tracers_load_goroutines(const struct options *o, struct goroutines_bpf **out);
 /* Name exe's frames from its .gopclntab (stripped or not), inlined calls
  * expanded, as the Go runtime names them. */

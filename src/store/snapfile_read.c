@@ -16,7 +16,7 @@
 #include "store/snapfile_format.h"
 
 /* The four lost-event counters of a snapshot, in file order. */
-enum { LOST_MEM, LOST_THR, LOST_GO, LOST_HEAP, NLOST };
+enum { LOST_MEM, LOST_THR, LOST_GO, LOST_HEAP, LOST_FD, NLOST };
 
 struct snapfile {
 	struct lt_snapshot snap;
@@ -245,7 +245,7 @@ static int parse_group(struct parser *p, struct cur *c, struct lt_group *g, unsi
 	uint32_t kind = get_u32(c);
 	int err;
 
-	if (kind > LT_G_GOHEAP)
+	if (kind > LT_G_FD)
 		return bad(p, "unknown group kind");
 	if (!(kinds & KIND(kind)))
 		return bad(p, "group of a kind its section does not hold");
@@ -420,6 +420,43 @@ static int parse_gpending(struct parser *p, struct cur *c)
 	return 0;
 }
 
+static int parse_fd_fields(struct parser *p, struct cur *c, struct lt_group *g)
+{
+	const char *t = NULL;
+	int err = get_str(p, c, &g->fd_kind);
+
+	if (!err)
+		err = get_str(p, c, &g->fd_proto);
+	if (!err)
+		err = get_str(p, c, &t);
+	if (!err && !g->fd_kind)
+		err = bad(p, "fd group without its kind");
+	if (!err && t) {
+		g->targets = strdup(t);
+		if (!g->targets)
+			err = -ENOMEM;
+	}
+	return err;
+}
+
+static int parse_fds(struct parser *p, struct cur *c)
+{
+	struct lt_snapshot *s = &p->f->snap;
+	int err;
+
+	if (!p->seen[SEC_FDS])
+		return 0;
+	err = get_bool(p, c, &s->has_fds);
+	s->fds_open = (int32_t)get_u32(c);
+	if (!err)
+		err = parse_lost(p, c, &s->flost, LOST_FD);
+	if (!err)
+		err = parse_groups(p, c, &s->fgroups, &s->nfgroups, FD_KINDS);
+	for (int i = 0; !err && i < s->nfgroups; i++)
+		err = parse_fd_fields(p, c, &s->fgroups[i]);
+	return err;
+}
+
 /* Find the known sections; unknown tags are skipped, as later versions may add some. */
 static int index_sections(struct parser *p, const uint8_t *d, size_t len)
 {
@@ -454,6 +491,7 @@ static int parse(struct parser *p, const uint8_t *d, size_t len)
 		[SEC_PROC] = parse_proc, [SEC_MEM] = parse_memory,
 		[SEC_THRD] = parse_threads, [SEC_GORO] = parse_goroutines,
 		[SEC_GHEP] = parse_goheap, [SEC_GPND] = parse_gpending,
+		[SEC_FDS] = parse_fds,
 	};
 	int err;
 

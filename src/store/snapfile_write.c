@@ -327,7 +327,7 @@ static void put_lost(struct writer *w, struct bytebuf *b, const struct lt_lost_c
 static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group *g,
 		      unsigned int kinds)
 {
-	if ((unsigned int)g->kind > LT_G_GOHEAP || !(kinds & KIND(g->kind)) ||
+	if ((unsigned int)g->kind > LT_G_FD || !(kinds & KIND(g->kind)) ||
 	    !group_stacks_ok(g)) {
 		wr_fail(w, -EINVAL);
 		return;
@@ -445,6 +445,24 @@ static void put_gpending(struct writer *w, const struct lt_snapshot *s)
 	}
 }
 
+/* Open fds: the groups, then each group's kind, protocol and targets. */
+static void put_fds(struct writer *w, const struct lt_snapshot *s)
+{
+	struct bytebuf *b = &w->sec[SEC_FDS];
+
+	put_u8(b, s->has_fds);
+	put_u32(b, (uint32_t)s->fds_open);
+	put_lost(w, b, &s->flost);
+	put_groups(w, b, s->fgroups, s->nfgroups, FD_KINDS);
+	for (int i = 0; i < s->nfgroups; i++) {
+		if (!s->fgroups[i].fd_kind)
+			wr_fail(w, -EINVAL);
+		put_u32(b, str_ref(w, s->fgroups[i].fd_kind));
+		put_u32(b, str_ref(w, s->fgroups[i].fd_proto));
+		put_u32(b, str_ref(w, s->fgroups[i].targets));
+	}
+}
+
 static void put_strings(struct writer *w)
 {
 	struct bytebuf *b = &w->sec[SEC_STRS];
@@ -477,6 +495,7 @@ static int encode(const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq, s
 	put_goroutines(&w, s);
 	put_goheap(&w, s);
 	put_gpending(&w, s);
+	put_fds(&w, s);
 	put_strings(&w);
 	err = w.err;
 	for (int i = 0; i < NSEC && !err; i++)

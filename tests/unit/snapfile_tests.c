@@ -43,9 +43,9 @@ struct fixture {
 	struct lt_snapshot s;
 	struct lt_stack st[6];
 	struct lt_frame fr[12];
-	struct lt_group groups[4], tgroups[3], hsites[2];
+	struct lt_group groups[4], tgroups[3], hsites[2], fgroups[2];
 	struct lt_site_count sites[2];
-	const char *names[4][LT_MAX_LOST];
+	const char *names[5][LT_MAX_LOST];
 	char long_fn[6000], long_file[3000], exe[4000];
 	char libc[64], leaky[64], leaky_c[64], mod_copy[64];
 };
@@ -116,11 +116,12 @@ static void fixture_stacks(struct fixture *x)
 
 static void fixture_lost(struct fixture *x)
 {
-	static const char *const n[4][LT_MAX_LOST] = {
+	static const char *const n[5][LT_MAX_LOST] = {
 		{ "alloc_map_full", "stack_map_full", "inflight_full" },
 		{ "thread_map_full", "stack_map_full" },
 		{ "goroutine_map_full" },
 		{ "sample_map_full", "stack_map_full", "free_unmatched", "gc_missed" },
+		{ "fd_map_full", "stack_map_full" },
 	};
 
 	memcpy(x->names, n, sizeof(n));
@@ -128,6 +129,7 @@ static void fixture_lost(struct fixture *x)
 	x->s.tlost = (struct lt_lost_counts){ 2, x->names[1], { 1, 2 } };
 	x->s.glost = (struct lt_lost_counts){ 0, NULL, { 0 } };
 	x->s.hlost = (struct lt_lost_counts){ 4, x->names[3], { 4, 3, 2, 1 } };
+	x->s.flost = (struct lt_lost_counts){ 2, x->names[4], { 0, 9 } };
 }
 
 static void fixture_groups(struct fixture *x)
@@ -155,6 +157,12 @@ static void fixture_groups(struct fixture *x)
 	strcpy(x->hsites[1].why, "sampled \xe2\x80\x94 \xc3\xbcnic\xc3\xb6" "de");
 	x->hsites[1].pending_bytes = 3 << 20;
 	x->hsites[1].pending_count = 6;
+	set_group(&x->fgroups[0], LT_G_FD, 0, 25, 3.5, &st[4], NULL);
+	x->fgroups[0].fd_kind = "socket";
+	x->fgroups[0].fd_proto = "tcp";
+	x->fgroups[0].targets = strdup("127.0.0.1:1 -> 127.0.0.1:2\n127.0.0.1:3 -> 127.0.0.1:2\n");
+	set_group(&x->fgroups[1], LT_G_FD, 0, 3, 9.0, &st[3], NULL);
+	x->fgroups[1].fd_kind = "eventfd";
 }
 
 static struct fixture *fixture_new(void)
@@ -197,6 +205,10 @@ static struct fixture *fixture_new(void)
 	s->goheap_cycles = 7;
 	s->nhsites = 2;
 	s->hsites = x->hsites;
+	s->has_fds = true;
+	s->fds_open = 31;
+	s->nfgroups = 2;
+	s->fgroups = x->fgroups;
 	return x;
 }
 
@@ -205,6 +217,7 @@ static void fixture_free(struct fixture *x)
 {
 	if (!x)
 		return;
+	free(x->fgroups[0].targets);
 	memset(x, 0xa5, sizeof(*x));
 	free(x);
 }
@@ -268,6 +281,9 @@ static const char *groups_diff(const struct lt_group *a, const struct lt_group *
 			return "group stack/created_by";
 		if (!str_same(x->wait, y->wait) || strcmp(x->why, y->why))
 			return "group wait/why";
+		if (!str_same(x->fd_kind, y->fd_kind) || !str_same(x->fd_proto, y->fd_proto) ||
+		    !str_same(x->targets, y->targets))
+			return "group fd_kind/fd_proto/targets";
 	}
 	return NULL;
 }
@@ -305,8 +321,10 @@ static const char *head_diff(const struct lt_snapshot *a, const struct lt_snapsh
 	if (a->has_goheap != b->has_goheap || a->goheap_rate != b->goheap_rate ||
 	    a->goheap_cycles != b->goheap_cycles)
 		return "go heap header";
+	if (a->has_fds != b->has_fds || a->fds_open != b->fds_open)
+		return "fds header";
 	if (a->ngroups != b->ngroups || a->ntgroups != b->ntgroups ||
-	    a->nggroups != b->nggroups || a->nhsites != b->nhsites)
+	    a->nggroups != b->nggroups || a->nhsites != b->nhsites || a->nfgroups != b->nfgroups)
 		return "group counts";
 	return NULL;
 }
@@ -331,6 +349,10 @@ static const char *snap_diff(const struct lt_snapshot *a, const struct lt_snapsh
 		d = groups_diff(a->ggroups, b->ggroups, a->nggroups);
 	if (!d)
 		d = groups_diff(a->hsites, b->hsites, a->nhsites);
+	if (!d)
+		d = lost_diff(&a->flost, &b->flost);
+	if (!d)
+		d = groups_diff(a->fgroups, b->fgroups, a->nfgroups);
 	if (!d)
 		d = sites_diff(a, b);
 	return d;

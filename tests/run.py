@@ -1611,6 +1611,46 @@ def t_fds_leaks(ctx):
     e.done()
 
 
+@test("kernel_files")
+def t_kernel_files(ctx):
+    """leaktop --kernel -- fdleak: the struct file of every leaked open()
+    stays outstanding at its kernel stack (alloc_empty_file called from
+    path_openat), as many as the files leaked, judged a leak; every site
+    was allocated in the target's context."""
+    j = ctx.tmp / "report.json"
+    r = leaktop_to_files(ctx, ["--kernel", "-i", "1", "-d", "5", "--json", j,
+                               "--", BUILD / "fdleak", "--seconds", "4",
+                               "--hold", "3"], timeout=40)
+    check(r.rc == 0, f"leaktop exited with status {r.rc}")
+    rep = load_report(j)
+    m = re.search(r"fdleak files=(\d+) tcp=(\d+)", r.out)
+    check(m, "fdleak printed no counts on leaktop's stdout")
+    files = int(m.group(1))
+    k = rep.get("kernel")
+    check(k, "no kernel section in the report")
+    e = Errors()
+    e.check(k["lost_events"] == 0, f"kernel lost_events {k['lost_events']}")
+    opened = [g for g in k["sites"] if
+              "alloc_empty_file" in names(g["frames"]) and
+              "path_openat" in names(g["frames"]) and
+              "do_open_execat" not in names(g["frames"])]
+    n = max((g["allocations"] for g in opened), default=0)
+    if e.check(opened, "no kernel site through alloc_empty_file and "
+               "path_openat"):
+        # The balanced opens' files are freed at close (one may be in
+        # flight at the report).
+        e.check(files <= n <= files + 3, f"struct file from open(): {n} "
+                f"outstanding at one stack, the target leaked {files}")
+        top = max(opened, key=lambda g: g["allocations"])
+        e.check(top["leak"] is True, f"struct file site: leak is not true: "
+                f"{top['why']}")
+    others = {g["pid"] for g in k["sites"]} - {rep["pid"]}
+    e.check(not others, f"kernel sites of other processes: {others}")
+    e.check(k["outstanding_bytes"] == sum(g["bytes"] for g in k["sites"]),
+            "outstanding_bytes is not the sum of the sites")
+    e.done()
+
+
 @test("attach_until_exit")
 def t_attach_until_exit(ctx):
     rep = attach_leaky_until_exit(ctx)

@@ -74,6 +74,8 @@ static const char usage_text[] =
 "        --quiet          print no tables\n"
 "        --no-memory      do not trace native memory (threads, goroutines only)\n"
 "        --no-fds         do not trace file descriptors\n"
+"        --kernel         also trace kernel memory (slab, pages, per-CPU)\n"
+"                         allocated in the process's context, by kernel stack\n"
 "        --max-fds N      open fds followed at once (default 262144)\n"
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
@@ -101,7 +103,7 @@ static const char usage_text[] =
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
        OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
        OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS, OPT_MEMORY, OPT_SAMPLE_BYTES,
-       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS };
+       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS, OPT_KERNEL };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -123,6 +125,7 @@ static const struct option longopts[] = {
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "no-memory", no_argument, NULL, OPT_NO_MEMORY },
 	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
+	{ "kernel", no_argument, NULL, OPT_KERNEL },
 	{ "max-fds", required_argument, NULL, OPT_MAX_FDS },
 	{ "max-allocs", required_argument, NULL, OPT_MAX_ALLOCS },
 	{ "max-stacks", required_argument, NULL, OPT_MAX_STACKS },
@@ -265,6 +268,9 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case OPT_NO_FDS:
 		o->no_fds = 1;
 		return 0;
+	case OPT_KERNEL:
+		o->kernel = 1;
+		return 0;
 	case OPT_MAX_FDS:
 		err = parse_uint(arg, "--max-fds", 1, 1L << 24, &v);
 		o->max_fds = v;
@@ -327,6 +333,10 @@ int options_parse(int argc, char **argv, struct options *o)
 	}
 	if (!o->pid && !o->cmd && !o->all) {
 		fprintf(stderr, "leaktop: no target: give -p PID, -a or -- CMD (try --help)\n");
+		return -EINVAL;
+	}
+	if (o->all && o->kernel) {
+		fprintf(stderr, "leaktop: --kernel traces one process for now: give -p PID or -- CMD\n");
 		return -EINVAL;
 	}
 	if (o->all && (o->out.folded || o->out.pprof || o->out.pprof_counts || o->out.svg)) {

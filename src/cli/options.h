@@ -20,6 +20,7 @@ struct options {
 	int quiet;		/* no tables (daemon sessions) */
 	int no_memory;		/* leave native memory untraced */
 	int no_fds;		/* leave file descriptors untraced */
+	int kernel;		/* trace kernel memory too */
 	uint32_t max_fds;
 	int all;		/* -a: every process */
 	int memory;		/* with -a: trace native memory too (opt-in) */

@@ -24,7 +24,7 @@ const char *group_kind_name(enum lt_group_kind k)
 		[LT_G_ALLOC] = "allocation", [LT_G_UNJOINED] = "unjoined",
 		[LT_G_BLOCKED] = "blocked", [LT_G_RUNNING] = "running",
 		[LT_G_GOROUTINE] = "goroutine", [LT_G_GOHEAP] = "go heap",
-		[LT_G_FD] = "fd",
+		[LT_G_FD] = "fd", [LT_G_KMEM] = "kernel memory",
 	};
 
 	return names[k];
@@ -81,6 +81,7 @@ void snapshot_sort(struct lt_snapshot *s)
 	sort(s->ggroups, s->nggroups, sizeof(*s->ggroups), leaks_first);
 	sort(s->hsites, s->nhsites, sizeof(*s->hsites), by_bytes);
 	sort(s->fgroups, s->nfgroups, sizeof(*s->fgroups), leaks_first);
+	sort(s->kgroups, s->nkgroups, sizeof(*s->kgroups), by_bytes);
 }
 
 void snapshot_free(struct lt_snapshot *s)
@@ -95,6 +96,9 @@ void snapshot_free(struct lt_snapshot *s)
 	free(s->fgroups);
 	s->fgroups = NULL;
 	s->nfgroups = 0;
+	free(s->kgroups);
+	s->kgroups = NULL;
+	s->nkgroups = 0;
 	s->ggroups = s->hsites = NULL;
 	s->nggroups = s->nhsites = 0;
 	s->groups = s->tgroups = NULL;

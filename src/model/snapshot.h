@@ -35,6 +35,7 @@ enum lt_group_kind {
 	LT_G_GOROUTINE,	/* goroutines by wait reason, stack, creation site */
 	LT_G_GOHEAP,	/* Go heap in use by allocation stack (estimated) */
 	LT_G_FD,	/* open file descriptors by kind and opening stack */
+	LT_G_KMEM,	/* kernel memory outstanding by kernel stack */
 };
 
 struct lt_group {
@@ -53,6 +54,8 @@ struct lt_group {
 	const char *fd_kind;	/* fd: file, socket, pipe, eventfd... */
 	const char *fd_proto;	/* fd sockets: tcp, udp, unix; else NULL */
 	char *targets;		/* fd: up to 3 examples (paths, peers), one per line; owned */
+	int pid;		/* kernel memory: the process of the site's first allocation */
+	char comm[16];
 	bool leak;		/* the verdict, with why in words */
 	char why[192];
 };
@@ -120,6 +123,11 @@ struct lt_snapshot {
 	int nfgroups;
 	struct lt_group *fgroups;	/* fds: likely leaks first */
 	struct lt_lost_counts flost;
+	bool has_kernel;
+	int64_t kbytes, kcount;	/* kernel memory outstanding */
+	int nkgroups;
+	struct lt_group *kgroups;	/* kernel memory: by bytes */
+	struct lt_lost_counts klost;
 };
 
 const char *group_kind_name(enum lt_group_kind k);

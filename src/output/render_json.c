@@ -211,6 +211,30 @@ static void json_fds(FILE *f, const struct lt_snapshot *s)
 		  "\n  }");
 }
 
+static void json_kernel_site(FILE *f, const void *item)
+{
+	const struct lt_group *g = item;
+
+	fprintf(f, "      {\"bytes\": %ld, \"allocations\": %ld, \"oldest_age_s\": %.3f, ",
+		g->bytes, g->count, g->oldest_age_s);
+	fprintf(f, "\"pid\": %d, \"comm\": ", g->pid);
+	json_str(f, g->comm);
+	fputs(", ", f);
+	json_verdict(f, g);
+	fputs(",\n       ", f);
+	json_frames(f, "frames", g->stack);
+	fputs("}", f);
+}
+
+static void json_kernel(FILE *f, const struct lt_snapshot *s)
+{
+	fprintf(f, ",\n  \"kernel\": {\n    \"outstanding_bytes\": %ld,\n", s->kbytes);
+	fprintf(f, "    \"outstanding_allocations\": %ld,\n", s->kcount);
+	json_lost(f, &s->klost);
+	json_list(f, "sites", s->kgroups, s->nkgroups, sizeof(*s->kgroups), json_kernel_site,
+		  "\n  }");
+}
+
 /* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
 static void json_degraded(FILE *f, const char *list)
 {
@@ -253,6 +277,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 		json_goheap(f, s);
 	if (s->has_fds)
 		json_fds(f, s);
+	if (s->has_kernel)
+		json_kernel(f, s);
 	fputs("\n}\n", f);
 	fflush(f);
 }

@@ -290,6 +290,31 @@ static void render_fds(FILE *f, const struct lt_snapshot *s, int top)
 	fprintf(f, "\n");
 }
 
+static void render_kernel(FILE *f, const struct lt_snapshot *s, int top)
+{
+	int n = s->nkgroups < top ? s->nkgroups : top;
+	char b[32];
+
+	fprintf(f, "kernel memory outstanding since attach: %s in %ld allocation%s at %d site%s",
+		human_bytes(s->kbytes, b, sizeof(b)), s->kcount, s->kcount == 1 ? "" : "s",
+		s->nkgroups, s->nkgroups == 1 ? "" : "s");
+	print_lost(f, &s->klost);
+	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "ALLOCS", "OLDEST", "KERNEL STACK (innermost first)");
+	for (int i = 0; i < n; i++) {
+		const struct lt_group *g = &s->kgroups[i];
+
+		fprintf(f, "%10s %8ld %8.1fs  ", human_bytes(g->bytes, b, sizeof(b)), g->count,
+			g->oldest_age_s);
+		print_frames(f, g->stack, 0, MAX_TABLE_FRAMES);
+		fprintf(f, "%*sby pid %d (%s)\n", STACK_COL, "", g->pid, g->comm);
+		if (g->why[0])
+			print_wrapped(f, g->leak ? "LEAK: " : "", g->why);
+	}
+	if (s->nkgroups > n)
+		fprintf(f, "(%d more kernel sites; -n to show more)\n", s->nkgroups - n);
+	fprintf(f, "\n");
+}
+
 static void render_memory(FILE *f, const struct lt_snapshot *s, int top)
 {
 	char b[32];
@@ -325,5 +350,7 @@ void render_table(FILE *f, const struct lt_snapshot *s, int top)
 		render_goheap(f, s, top);
 	if (s->has_fds)
 		render_fds(f, s, top);
+	if (s->has_kernel)
+		render_kernel(f, s, top);
 	fflush(f);
 }

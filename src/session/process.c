@@ -35,6 +35,9 @@
 #include "fds.skel.h"
 #include "collect/fd_drain.h"
 #include "probes/fd_probes.h"
+#include "kmem.skel.h"
+#include "collect/kmem_drain.h"
+#include "probes/kmem_probes.h"
 #include "session/process.h"
 #include "session/run.h"
 #include "probes/kfeatures.h"
@@ -55,6 +58,8 @@ struct session {
 	struct goheap_state hs;
 	struct fds_bpf *fds;
 	struct fd_state fs;
+	struct kmem_bpf *kmem;
+	struct kmem_state ks;
 	bool is_go;		/* a Go binary (traced or not) */
 	bool trace_go;		/* its runtime layout is known */
 	bool has_malloc;	/* a malloc to probe (C, C++, cgo) */
@@ -151,7 +156,8 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	    (s->gor && go_drain(s->gor, s->sym, &s->stacks, &s->go, s->opt->min_block_s, snap)) ||
 	    (s->heap &&
 	     goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)) ||
-	    (s->fds && fds_drain(s->fds, s->sym, &s->stacks, &s->fs, snap)))
+	    (s->fds && fds_drain(s->fds, s->sym, &s->stacks, &s->fs, snap)) ||
+	    (s->kmem && kmem_drain(s->kmem, &s->ks, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -195,6 +201,8 @@ static void tick(void *ctx)
 	}
 	if (s->fds)
 		fds_tick(s->fds, s->sym, &s->stacks, &s->fs);
+	if (s->kmem)
+		kmem_tick(s->kmem, &s->ks);
 }
 
 /* A load that fails with the CFI walk is tried once more without the
@@ -264,6 +272,12 @@ static int load_all(struct session *s)
 		err = tracer_off("Go heap tracer", load_goheap(s), &loaded);
 	if (err != -ESRCH && !s->opt->no_fds)
 		err = tracer_off("fd tracer", load_fds(s), &loaded);
+	if (err != -ESRCH && s->opt->kernel) {
+		err = tracer_off("kernel memory tracer",
+				 tracers_load_kmem(s->opt, s->target.pid, &s->kmem), &loaded);
+		if (s->kmem)
+			kmem_state_init(&s->ks);
+	}
 	return tracers_loaded(err, loaded);
 }
 
@@ -282,6 +296,8 @@ static int attach_all(struct session *s)
 		err = goheap_attach(s->heap, pid, &s->go.bin, s->target.exe);
 	if (!err && s->fds)
 		err = fd_probes_attach(s->fds);
+	if (!err && s->kmem)
+		err = kmem_probes_attach(s->kmem);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
 		threads_census(s->threads);
@@ -334,6 +350,9 @@ static void finish(void *ctx)
 	goheap_bpf__destroy(s->heap);
 	fds_bpf__destroy(s->fds);
 	fd_state_free(&s->fs);
+	kmem_bpf__destroy(s->kmem);
+	if (s->kmem)
+		kmem_state_free(&s->ks);
 	thread_state_free(&s->ts);
 	if (s->trace_go)
 		go_state_free(&s->go);

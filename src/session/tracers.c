@@ -17,6 +17,7 @@
 #include "symbols/symbolize.h"
 #include "threads.skel.h"
 #include "fds.skel.h"
+#include "kmem.skel.h"
 #include "probes/cfi_tables.h"
 #include "session/tracers.h"
 
@@ -187,6 +188,27 @@ int tracers_load_fds(const struct options *o, pid_t pid, struct cfi_tables *cfi,
 	if (err) {
 		fds_bpf__destroy(skel);
 		return err < 0 ? err : -errno;
+	}
+	*out = skel;
+	return 0;
+}
+
+int tracers_load_kmem(const struct options *o, pid_t pid, struct kmem_bpf **out)
+{
+	struct kmem_bpf *skel = kmem_bpf__open();
+	int err;
+
+	if (!skel)
+		return -errno;
+	skel->rodata->target_tgid = pid;
+	skel->rodata->self_tgid = getpid();
+	bpf_map__set_max_entries(skel->maps.kallocs, o->max_allocs);
+	bpf_map__set_max_entries(skel->maps.ksites, o->max_stacks + 1);
+	bpf_map__set_max_entries(skel->maps.kstacks, o->max_stacks);
+	err = kmem_bpf__load(skel);
+	if (err) {
+		kmem_bpf__destroy(skel);
+		return err;
 	}
 	*out = skel;
 	return 0;

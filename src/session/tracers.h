@@ -14,6 +14,7 @@ struct alloc_bpf;
 struct threads_bpf;
 struct goroutines_bpf;
 struct fds_bpf;
+struct kmem_bpf;
 struct symbolizer;
 struct gobin;
 struct cfi_tables;
@@ -36,6 +37,8 @@ int tracers_load_threads(const struct options *o, pid_t pid, struct cfi_tables *
 			 struct threads_bpf **out);
 int tracers_load_fds(const struct options *o, pid_t pid, struct cfi_tables *cfi,
 		     struct fds_bpf **out);
+/* Kernel memory allocated in pid's context (0: every process's). */
+int tracers_load_kmem(const struct options *o, pid_t pid, struct kmem_bpf **out);
 int tracers_load_goroutines(const struct options *o, struct goroutines_bpf **out);
 /* Name exe's frames from its .gopclntab (stripped or not), inlined calls
  * expanded, as the Go runtime names them. */

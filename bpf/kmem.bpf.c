@@ -1,0 +1,178 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Kernel memory: slab objects (kmalloc, kmem_cache_alloc), pages
+ * (mm_page_alloc) and per-CPU chunks allocated and not freed since attach,
+ * by kernel stack. The kmem tracepoints fire for every allocation of the
+ * machine: an allocation checks the process first, a free is one hash
+ * lookup.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "kmem.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+const volatile __u32 target_tgid; /* 0: every process but self_tgid */
+const volatile __u32 self_tgid;
+#define PAGE_BYTES 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized by userspace: --max-allocs */
+	__type(key, struct lt_kkey);
+	__type(value, struct lt_kalloc);
+} kallocs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1); /* resized: --max-stacks */
+	__type(key, __s64);
+	__type(value, struct lt_ksite);
+} ksites SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, 1); /* resized: --max-stacks */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, LT_KSTACK_DEPTH * sizeof(__u64));
+} kstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, LT_KLOST_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} klost SEC(".maps");
+
+static __always_inline void count_lost(__u32 reason)
+{
+	__u64 *n = bpf_map_lookup_elem(&klost, &reason);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid)
+{
+	struct lt_ksite *s = bpf_map_lookup_elem(&ksites, &stack), zero = {.tgid = tgid};
+
+	if (s)
+		return s;
+	if (bpf_map_update_elem(&ksites, &stack, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&ksites, &stack)) {
+		count_lost(LT_KLOST_SITE_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&ksites, &stack);
+}
+
+static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 bytes)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct lt_kkey k = {.addr = addr, .type = type};
+	struct lt_kalloc a = {.bytes = bytes, .tgid = tgid};
+	struct lt_ksite *s;
+
+	if (target_tgid ? tgid != target_tgid : tgid == self_tgid)
+		return 0;
+	if (!addr)
+		return 0;
+	a.stack = bpf_get_stackid(ctx, &kstacks, 0);
+	if (a.stack < 0)
+		count_lost(LT_KLOST_STACK_LOST); /* kept under stack -1: unknown */
+	a.ts_ns = bpf_ktime_get_ns();
+	s = ksite(a.stack < 0 ? -1 : a.stack, tgid);
+	if (!s)
+		return 0;
+	if (bpf_map_update_elem(&kallocs, &k, &a, BPF_NOEXIST)) {
+		count_lost(LT_KLOST_ALLOC_MAP_FULL);
+		return 0;
+	}
+	__sync_fetch_and_add(&s->bytes, bytes);
+	__sync_fetch_and_add(&s->count, 1);
+	return 0;
+}
+
+static __always_inline int on_free(__u64 type, __u64 addr)
+{
+	struct lt_kkey k = {.addr = addr, .type = type};
+	struct lt_kalloc *a = bpf_map_lookup_elem(&kallocs, &k);
+	struct lt_ksite *s;
+	__s64 stack;
+
+	if (!a)
+		return 0;
+	stack = a->stack < 0 ? -1 : a->stack;
+	s = bpf_map_lookup_elem(&ksites, &stack);
+	if (s) {
+		__sync_fetch_and_add(&s->bytes, -(__s64)a->bytes);
+		__sync_fetch_and_add(&s->count, -1);
+	}
+	bpf_map_delete_elem(&kallocs, &k);
+	return 0;
+}
+
+SEC("tracepoint/kmem/kmalloc")
+int kmalloc_tp(struct trace_event_raw_kmalloc *ctx)
+{
+	return on_alloc(ctx, LT_K_SLAB, (__u64)BPF_CORE_READ(ctx, ptr),
+			BPF_CORE_READ(ctx, bytes_alloc));
+}
+
+SEC("tracepoint/kmem/kmem_cache_alloc")
+int kmem_cache_alloc_tp(struct trace_event_raw_kmem_cache_alloc *ctx)
+{
+	return on_alloc(ctx, LT_K_SLAB, (__u64)BPF_CORE_READ(ctx, ptr),
+			BPF_CORE_READ(ctx, bytes_alloc));
+}
+
+SEC("tracepoint/kmem/kfree")
+int kfree_tp(struct trace_event_raw_kfree *ctx)
+{
+	return on_free(LT_K_SLAB, (__u64)BPF_CORE_READ(ctx, ptr));
+}
+
+SEC("tracepoint/kmem/kmem_cache_free")
+int kmem_cache_free_tp(struct trace_event_raw_kmem_cache_free *ctx)
+{
+	return on_free(LT_K_SLAB, (__u64)BPF_CORE_READ(ctx, ptr));
+}
+
+SEC("tracepoint/kmem/mm_page_alloc")
+int page_alloc_tp(struct trace_event_raw_mm_page_alloc *ctx)
+{
+	__u32 order = BPF_CORE_READ(ctx, order);
+
+	return on_alloc(ctx, LT_K_PAGE, BPF_CORE_READ(ctx, pfn), (__u64)PAGE_BYTES << (order & 31));
+}
+
+SEC("tracepoint/kmem/mm_page_free")
+int page_free_tp(struct trace_event_raw_mm_page_free *ctx)
+{
+	return on_free(LT_K_PAGE, BPF_CORE_READ(ctx, pfn));
+}
+
+/* bytes_alloc is newer than the tracepoint: size where it is missing. */
+/* Pages freed by the batch (a list of pages at once): one event each. */
+SEC("tracepoint/kmem/mm_page_free_batched")
+int page_free_batched_tp(struct trace_event_raw_mm_page_free_batched *ctx)
+{
+	return on_free(LT_K_PAGE, BPF_CORE_READ(ctx, pfn));
+}
+
+SEC("tracepoint/percpu/percpu_alloc_percpu")
+int percpu_alloc_tp(struct trace_event_raw_percpu_alloc_percpu *ctx)
+{
+	__u64 bytes = bpf_core_field_exists(ctx->bytes_alloc) ? BPF_CORE_READ(ctx, bytes_alloc)
+							      : BPF_CORE_READ(ctx, size);
+
+	return on_alloc(ctx, LT_K_PERCPU, (__u64)BPF_CORE_READ(ctx, ptr), bytes);
+}
+
+SEC("tracepoint/percpu/percpu_free_percpu")
+int percpu_free_tp(struct trace_event_raw_percpu_free_percpu *ctx)
+{
+	return on_free(LT_K_PERCPU, (__u64)BPF_CORE_READ(ctx, ptr));
+}

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel-user contract of the kernel-memory tracer (bpf/kmem.bpf.c).
+ *
+ *   kallocs hash  struct lt_kkey          -> struct lt_kalloc  outstanding, since attach
+ *   ksites  hash  kernel stack id (s64)   -> struct lt_ksite   per allocating stack
+ *   kstacks stack trace  stack id         -> kernel return addresses
+ *   klost   percpu array  enum lt_klost
+ *
+ * With target_tgid only allocations made in that process's context are
+ * followed (frees are matched wherever they happen); with 0 every
+ * allocation but leaktop's own.
+ */
+#ifndef LEAKTOP_KMEM_H
+#define LEAKTOP_KMEM_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+enum lt_ktype {
+	LT_K_SLAB,   /* kmalloc, kmem_cache_alloc: by pointer */
+	LT_K_PAGE,   /* mm_page_alloc: by pfn, PAGE_SIZE << order bytes */
+	LT_K_PERCPU, /* percpu_alloc_percpu: by pointer */
+};
+
+struct lt_kkey {
+	__u64 addr;
+	__u64 type; /* enum lt_ktype: a pfn and a pointer never collide */
+};
+
+struct lt_kalloc {
+	__u64 bytes;
+	__u64 ts_ns; /* bpf_ktime_get_ns() at the allocation */
+	__s64 stack; /* kstacks id */
+	__u32 tgid;  /* the process it was made for */
+	__u32 pad;
+};
+
+struct lt_ksite {
+	__s64 bytes; /* outstanding */
+	__s64 count;
+	__u32 tgid; /* the process of its first allocation */
+	__u32 pad;
+};
+
+enum lt_klost {
+	LT_KLOST_ALLOC_MAP_FULL,
+	LT_KLOST_STACK_LOST, /* stack map full or no stack */
+	LT_KLOST_SITE_MAP_FULL,
+	LT_KLOST_MAX,
+};
+
+#define LT_KSTACK_DEPTH 127
+
+#endif /* LEAKTOP_KMEM_H */

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Where the kernel-memory tracer hooks in: the kmem and percpu tracepoints. */
+#ifndef LEAKTOP_KMEM_PROBES_H
+#define LEAKTOP_KMEM_PROBES_H
+
+struct kmem_bpf;
+
+/* Slab tracepoints are required; pages and per-CPU chunks are optional:
+ * each missing one says so in one line. */
+int kmem_probes_attach(struct kmem_bpf *skel);
+
+#endif

@@ -18,7 +18,8 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-const volatile __u32 target_tgid;
+const volatile __u32 target_tgid; /* 0: every process but self_tgid */
+const volatile __u32 self_tgid;
 
 /* x86_64 syscall numbers (arch/x86/entry/syscalls/syscall_64.tbl). */
 enum {
@@ -76,6 +77,13 @@ struct {
 } fsites SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u64);
+} fexecs SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, LT_FLOST_MAX);
 	__type(key, __u32);
@@ -101,7 +109,8 @@ static __always_inline __u64 intern_open_stack(struct pt_regs *regs, __u32 tgid)
 	s->st.kind = 0;
 	s->tgid = tgid;
 	cfi_walk_inside(regs, &s->st, tgid);
-	h = frames_hash(&s->st, 0);
+	/* Each process its own sites, even running the same code. */
+	h = frames_hash(&s->st, target_tgid ? 0 : tgid);
 	if (bpf_map_lookup_elem(&fsites, &h))
 		return h;
 	s->opened = s->closed = 0;
@@ -216,7 +225,7 @@ int BPF_PROG(fd_sys_exit, struct pt_regs *regs, long ret)
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u32 nr;
 
-	if (tgid != target_tgid || ret < 0)
+	if ((target_tgid ? tgid != target_tgid : tgid == self_tgid) || ret < 0)
 		return 0;
 	nr = BPF_CORE_READ(regs, orig_ax);
 	if (nr == NR_close) {
@@ -233,5 +242,18 @@ int BPF_PROG(fd_sys_exit, struct pt_regs *regs, long ret)
 	}
 	if (makes_fd(nr, regs))
 		on_open(tgid, (int)ret, intern_open_stack(regs, tgid), nr);
+	return 0;
+}
+
+/* The fds a process keeps over an exec were opened by the program before. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(fd_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	__u64 now = bpf_ktime_get_ns();
+
+	if (target_tgid ? tgid != target_tgid : tgid == self_tgid)
+		return 0;
+	bpf_map_update_elem(&fexecs, &tgid, &now, BPF_ANY);
 	return 0;
 }

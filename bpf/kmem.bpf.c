@@ -28,7 +28,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized: --max-stacks */
-	__type(key, __s64);
+	__type(key, struct lt_ksite_key);
 	__type(value, struct lt_ksite);
 } ksites SEC(".maps");
 
@@ -54,18 +54,36 @@ static __always_inline void count_lost(__u32 reason)
 		*n += 1;
 }
 
-static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid)
+static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid, int create)
 {
-	struct lt_ksite *s = bpf_map_lookup_elem(&ksites, &stack), zero = {.tgid = tgid};
+	struct lt_ksite_key key = {.stack = stack < 0 ? -1 : stack, .tgid = tgid};
+	struct lt_ksite *s = bpf_map_lookup_elem(&ksites, &key), zero = {};
 
-	if (s)
+	if (s || !create)
 		return s;
-	if (bpf_map_update_elem(&ksites, &stack, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&ksites, &stack)) {
+	if (bpf_map_update_elem(&ksites, &key, &zero, BPF_NOEXIST) &&
+	    !bpf_map_lookup_elem(&ksites, &key)) {
 		count_lost(LT_KLOST_SITE_MAP_FULL);
 		return NULL;
 	}
-	return bpf_map_lookup_elem(&ksites, &stack);
+	return bpf_map_lookup_elem(&ksites, &key);
+}
+
+static __always_inline int on_free(__u64 type, __u64 addr)
+{
+	struct lt_kkey k = {.addr = addr, .type = type};
+	struct lt_kalloc *a = bpf_map_lookup_elem(&kallocs, &k);
+	struct lt_ksite *s;
+
+	if (!a)
+		return 0;
+	s = ksite(a->stack, a->tgid, 0);
+	if (s) {
+		__sync_fetch_and_add(&s->bytes, -(__s64)a->bytes);
+		__sync_fetch_and_add(&s->count, -1);
+	}
+	bpf_map_delete_elem(&kallocs, &k);
+	return 0;
 }
 
 static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 bytes)
@@ -83,7 +101,10 @@ static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 byt
 	if (a.stack < 0)
 		count_lost(LT_KLOST_STACK_LOST); /* kept under stack -1: unknown */
 	a.ts_ns = bpf_ktime_get_ns();
-	s = ksite(a.stack < 0 ? -1 : a.stack, tgid);
+	/* A record already there is an object whose free we missed (freed
+	 * through a path without a tracepoint): it is gone. */
+	on_free(type, addr);
+	s = ksite(a.stack, tgid, 1);
 	if (!s)
 		return 0;
 	if (bpf_map_update_elem(&kallocs, &k, &a, BPF_NOEXIST)) {
@@ -92,25 +113,6 @@ static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 byt
 	}
 	__sync_fetch_and_add(&s->bytes, bytes);
 	__sync_fetch_and_add(&s->count, 1);
-	return 0;
-}
-
-static __always_inline int on_free(__u64 type, __u64 addr)
-{
-	struct lt_kkey k = {.addr = addr, .type = type};
-	struct lt_kalloc *a = bpf_map_lookup_elem(&kallocs, &k);
-	struct lt_ksite *s;
-	__s64 stack;
-
-	if (!a)
-		return 0;
-	stack = a->stack < 0 ? -1 : a->stack;
-	s = bpf_map_lookup_elem(&ksites, &stack);
-	if (s) {
-		__sync_fetch_and_add(&s->bytes, -(__s64)a->bytes);
-		__sync_fetch_and_add(&s->count, -1);
-	}
-	bpf_map_delete_elem(&kallocs, &k);
 	return 0;
 }
 

@@ -4,13 +4,15 @@
  *
  *   fds    hash  LT_FD_KEY(tgid, fd) -> struct lt_fd     every fd opened since attach
  *   fsites hash  stack id            -> struct lt_fsite  per opening stack
+ *   fexecs lru hash  tgid         -> u64 ns       its last exec
  *   flost  percpu array  enum lt_flost
  *
  * The kernel sees opens and closes; what an fd is (file, socket, pipe...)
  * and which fds were open before attach userspace reads from /proc/PID/fd
  * at each report, which also drops records of fds closed where no close
- * was seen (close_range, exec of CLOEXEC fds, SCM_RIGHTS). Site 0 is
- * "unknown" (the stack map was full).
+ * was seen (close_range, exec of CLOEXEC fds, SCM_RIGHTS). A record older
+ * than its process's last exec has the stack of the program before: it
+ * counts as opened before attach. Site 0 is "unknown" (stack map full).
  */
 #ifndef LEAKTOP_FDS_H
 #define LEAKTOP_FDS_H

@@ -3,7 +3,7 @@
  * Kernel-user contract of the kernel-memory tracer (bpf/kmem.bpf.c).
  *
  *   kallocs hash  struct lt_kkey          -> struct lt_kalloc  outstanding, since attach
- *   ksites  hash  kernel stack id (s64)   -> struct lt_ksite   per allocating stack
+ *   ksites  hash  struct lt_ksite_key     -> struct lt_ksite   per stack and process
  *   kstacks stack trace  stack id         -> kernel return addresses
  *   klost   percpu array  enum lt_klost
  *
@@ -37,11 +37,16 @@ struct lt_kalloc {
 	__u32 pad;
 };
 
+/* A site is a kernel stack in one process's context (stack -1: none). */
+struct lt_ksite_key {
+	__s64 stack;
+	__u32 tgid;
+	__u32 pad;
+};
+
 struct lt_ksite {
 	__s64 bytes; /* outstanding */
 	__s64 count;
-	__u32 tgid; /* the process of its first allocation */
-	__u32 pad;
 };
 
 enum lt_klost {

@@ -4154,6 +4154,52 @@ def t_system_wide(ctx):
     assert_no_new_progs(before)
 
 
+@test("system_fds")
+def t_system_fds(ctx):
+    """-a follows every process's fds (and with --kernel its kernel
+    memory): fdleak, started after it, shows its leaked TCP connections and
+    pipes at their opening stacks under its own pid, judged leaks, and the
+    struct file of each leaked open() at its kernel stack; its balanced
+    socketpairs never show."""
+    j = ctx.tmp / "all.json"
+    lt = start_system(ctx, ["-d", "6", "--kernel", "--json", j])
+    t = ctx.popen([BUILD / "fdleak", "--seconds", "4", "--hold", "20"],
+                  stdout=subprocess.PIPE)
+    finish_system(lt)
+    procs = system_report(j)
+    ready, _, _ = select.select([t.stdout], [], [], 10)
+    line = os.read(t.stdout.fileno(), 4096).decode() if ready else ""
+    m = re.search(r"fdleak files=(\d+) tcp=(\d+) pipes=(\d+)", line)
+    check(m, f"fdleak printed no counts: {line!r}")
+    check(t.pid in procs, f"fdleak (pid {t.pid}) not in the report")
+    rep = procs[t.pid]
+    e = Errors()
+    # -a walks frame pointers only (no CFI tables per process): from inside
+    # a leaf libc wrapper its caller is skipped, its caller's caller shows.
+    for kind, proto, want in (("socket", "tcp", int(m.group(2))),
+                              ("pipe", None, int(m.group(3)))):
+        mine = fd_groups(rep, lambda g: (g["kind"], g["protocol"]) == (kind, proto)
+                         and "run_rounds" in names(g["frames"]))
+        if e.check(len(mine) == 1, f"{len(mine)} {kind} fd groups opened under "
+                   "run_rounds, want 1"):
+            e.check(mine[0]["count"] == want and mine[0]["leak"] is True,
+                    f"{kind}: {mine[0]['count']} open, leak {mine[0]['leak']}; the "
+                    f"target made {want}, a leak")
+    b = fd_groups(rep, lambda g: "balanced_socketpair" in names(g["frames"]))
+    e.check(not b, f"balanced_socketpair shows {[g['count'] for g in b]}")
+    files = int(m.group(1))
+    opened = [g for g in rep.get("kernel", {}).get("sites", []) if
+              {"alloc_empty_file", "path_openat"} <= set(names(g["frames"])) and
+              "do_open_execat" not in names(g["frames"])]
+    n = max((g["allocations"] for g in opened), default=0)
+    e.check(files <= n <= files + 3, f"struct file from open(): {n} "
+            f"outstanding at one kernel stack, the target leaked {files}")
+    e.check(all(g["pid"] == t.pid for g in rep.get("kernel", {}).get("sites", [])),
+            "kernel sites of other processes in fdleak's report")
+    e.check(lt.pid not in procs, "leaktop reports itself")
+    e.done()
+
+
 @test("system_memory")
 def t_system_memory(ctx):
     """-a --memory samples every process's allocations: idle's late_leak

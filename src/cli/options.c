@@ -46,7 +46,7 @@ static const char usage_text[] =
 "\n"
 "OPTIONS\n"
 "    -p, --pid PID        attach to the running process PID\n"
-"    -a, --all            trace every process (threads and goroutines; native\n"
+"    -a, --all            trace every process (threads, goroutines, fds; native\n"
 "                         memory with --memory), tables grouped per process\n"
 "        --memory         with -a: trace native memory of every process too:\n"
 "                         every malloc and free of the machine takes a trap,\n"
@@ -74,8 +74,9 @@ static const char usage_text[] =
 "        --quiet          print no tables\n"
 "        --no-memory      do not trace native memory (threads, goroutines only)\n"
 "        --no-fds         do not trace file descriptors\n"
-"        --kernel         also trace kernel memory (slab, pages, per-CPU)\n"
-"                         allocated in the process's context, by kernel stack\n"
+"        --kernel         also trace kernel memory (slab, pages, per-CPU) by\n"
+"                         kernel stack: allocated in the process's context, or\n"
+"                         every process's with -a\n"
 "        --max-fds N      open fds followed at once (default 262144)\n"
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
@@ -333,10 +334,6 @@ int options_parse(int argc, char **argv, struct options *o)
 	}
 	if (!o->pid && !o->cmd && !o->all) {
 		fprintf(stderr, "leaktop: no target: give -p PID, -a or -- CMD (try --help)\n");
-		return -EINVAL;
-	}
-	if (o->all && o->kernel) {
-		fprintf(stderr, "leaktop: --kernel traces one process for now: give -p PID or -- CMD\n");
 		return -EINVAL;
 	}
 	if (o->all && (o->out.folded || o->out.pprof || o->out.pprof_counts || o->out.svg)) {

@@ -278,13 +278,16 @@ static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *s
 		   struct stack_cache *c, struct fd_state *fs, const struct open_fd *o,
 		   const struct idmap *socks, uint64_t now)
 {
-	uint64_t key = LT_FD_KEY(fs->pid, o->fd), site = 0, opened = fs->attach_ns;
+	uint64_t key = LT_FD_KEY(fs->pid, o->fd), site = 0, opened = fs->attach_ns, exec_ns = 0;
 	const char *proto, *target, *kind = fd_kind(o->link, socks, &proto, &target);
 	struct lt_fd v;
 	struct lt_group *g;
+	uint32_t tgid = fs->pid;
 	double age;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fds), &key, &v) == 0) {
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.fexecs), &tgid, &exec_ns);
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fds), &key, &v) == 0 &&
+	    v.opened_ns >= exec_ns) {
 		site = v.site ? v.site : 1; /* 1: traced, stack lost */
 		opened = v.opened_ns;
 	}

@@ -14,16 +14,23 @@
 
 struct kmem_bpf;
 
+/* One process's kernel-memory sites, across reports. */
 struct kmem_state {
-	struct kallsyms ks;   /* empty when unreadable: frames unnamed */
-	struct history sites; /* stack id -> outstanding bytes, per second */
+	const struct kallsyms *ks; /* shared; empty: frames by address */
+	int pid;
+	struct history sites; /* stack id + 2 -> outstanding bytes, per second */
 	struct idmap stacks;  /* stack id + 2 -> struct lt_stack *, symbolized once */
 };
 
-/* Says in one line when kernel symbols cannot be read. */
-void kmem_state_init(struct kmem_state *k);
+/* /proc/kallsyms into ks; says in one line when it cannot be read. */
+void kmem_symbols_load(struct kallsyms *ks);
+void kmem_state_init(struct kmem_state *k, const struct kallsyms *ks, int pid);
 void kmem_tick(struct kmem_bpf *skel, struct kmem_state *k);
-int kmem_drain(struct kmem_bpf *skel, struct kmem_state *k, struct lt_snapshot *snap);
+/* The oldest outstanding allocation of every site of every process, for
+ * kmem_drain: kmem_site_id(stack, tgid) -> ts + 1. */
+void kmem_oldest(struct kmem_bpf *skel, struct idmap *oldest);
+int kmem_drain(struct kmem_bpf *skel, struct kmem_state *k, const struct idmap *oldest,
+	       struct lt_snapshot *snap);
 void kmem_state_free(struct kmem_state *k);
 
 #endif

@@ -231,8 +231,8 @@ static void render_goheap(FILE *f, const struct lt_snapshot *s, int top)
 		fprintf(f, "go heap: the runtime's sampler is not on yet\n\n");
 		return;
 	}
-	fprintf(f, "go heap in use, sampled every %s allocated (estimates), %ld GC cycle%s "
-		"since attach", human_bytes(s->goheap_rate, b, sizeof(b)), s->goheap_cycles,
+	fprintf(f, "go heap in use, 1 sample/%s (estimated), %ld GC cycle%s",
+		human_bytes(s->goheap_rate, b, sizeof(b)), s->goheap_cycles,
 		s->goheap_cycles == 1 ? "" : "s");
 	print_lost(f, &s->hlost);
 	fprintf(f, "\n%10s %8s %9s  %s\n", "BYTES", "OBJECTS", "PENDING", "STACK (innermost first)");
@@ -256,16 +256,20 @@ static void print_fd_group(FILE *f, const struct lt_group *g)
 
 	snprintf(kind, sizeof(kind), "%s%s%s", g->fd_kind, g->fd_proto ? "/" : "",
 		 g->fd_proto ? g->fd_proto : "");
-	fprintf(f, "%-12s %6ld %7.1fs %-4s ", kind, g->count, g->oldest_age_s,
+	/* STACK_COL wide */
+	fprintf(f, "%-10s %5ld %7.1fs %-4s ", kind, g->count, g->oldest_age_s,
 		g->leak ? "yes" : "no");
 	if (g->stack->nframes)
 		print_frames(f, g->stack, 0, MAX_TABLE_FRAMES - 2);
 	else
-		fprintf(f, "[opened before leaktop attached, or not traced]\n");
+		fprintf(f, "[open before attach, or untraced]\n");
 	for (const char *t = g->targets; t && *t;) {
-		int n = strcspn(t, "\n");
+		int n = strcspn(t, "\n"), room = WIDTH - STACK_COL;
 
-		fprintf(f, "%*s%.*s\n", STACK_COL, "", n, t);
+		if (n > room)
+			fprintf(f, "%*s%.*s...\n", STACK_COL, "", room - 3, t);
+		else
+			fprintf(f, "%*s%.*s\n", STACK_COL, "", n, t);
 		t += n + (t[n] == '\n');
 	}
 	print_wrapped(f, "why: ", g->why);
@@ -281,7 +285,7 @@ static void render_fds(FILE *f, const struct lt_snapshot *s, int top)
 		fprintf(f, "\n\n");
 		return;
 	}
-	fprintf(f, "\n%-12s %6s %8s %-4s  %s\n", "KIND", "COUNT", "OLDEST", "LEAK",
+	fprintf(f, "\n%-10s %5s %8s %-4s %s\n", "KIND", "COUNT", "OLDEST", "LEAK",
 		"OPENED AT (innermost first) / TARGETS");
 	for (int i = 0; i < n; i++)
 		print_fd_group(f, &s->fgroups[i]);
@@ -295,7 +299,7 @@ static void render_kernel(FILE *f, const struct lt_snapshot *s, int top)
 	int n = s->nkgroups < top ? s->nkgroups : top;
 	char b[32];
 
-	fprintf(f, "kernel memory outstanding since attach: %s in %ld allocation%s at %d site%s",
+	fprintf(f, "kernel memory: %s in %ld allocation%s, %d site%s",
 		human_bytes(s->kbytes, b, sizeof(b)), s->kcount, s->kcount == 1 ? "" : "s",
 		s->nkgroups, s->nkgroups == 1 ? "" : "s");
 	print_lost(f, &s->klost);

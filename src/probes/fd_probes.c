@@ -9,5 +9,7 @@
  * before anything else, so other processes pay one comparison. */
 int fd_probes_attach(struct fds_bpf *skel)
 {
-	return probes_keep(bpf_program__attach(skel->progs.fd_sys_exit));
+	int err = probes_keep(bpf_program__attach(skel->progs.fd_exec));
+
+	return err ? err : probes_keep(bpf_program__attach(skel->progs.fd_sys_exit));
 }

@@ -47,3 +47,16 @@ int kmem_probes_attach(struct kmem_bpf *skel)
 			"leaktop: kernel per-CPU memory not traced (percpu tracepoints refused)\n");
 	return 0;
 }
+
+void kmem_probes_attach_or_off(struct kmem_bpf **skel)
+{
+	int err = kmem_probes_attach(*skel);
+
+	if (!err)
+		return;
+	fprintf(stderr,
+		"leaktop: kernel memory tracer off: cannot attach the kmem tracepoints: %s\n",
+		strerror(-err));
+	kmem_bpf__destroy(*skel); /* links already made stay harmless until detach */
+	*skel = NULL;
+}

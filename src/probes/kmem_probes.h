@@ -5,8 +5,10 @@
 
 struct kmem_bpf;
 
-/* Slab tracepoints are required; pages and per-CPU chunks are optional:
- * each missing one says so in one line. */
+/* Slab tracepoints are required (-errno when refused); pages and per-CPU
+ * chunks are optional: each missing one says so in one line. */
 int kmem_probes_attach(struct kmem_bpf *skel);
+/* Attach, or say in one line why not and destroy the tracer (*skel NULL). */
+void kmem_probes_attach_or_off(struct kmem_bpf **skel);
 
 #endif

@@ -59,6 +59,7 @@ struct session {
 	struct fds_bpf *fds;
 	struct fd_state fs;
 	struct kmem_bpf *kmem;
+	struct kallsyms kallsyms;
 	struct kmem_state ks;
 	bool is_go;		/* a Go binary (traced or not) */
 	bool trace_go;		/* its runtime layout is known */
@@ -135,6 +136,17 @@ static int take_target(struct session *s)
 	return choose_tracers(s);
 }
 
+static int kernel_drain(struct session *s, struct lt_snapshot *snap)
+{
+	struct idmap oldest = { 0 };
+	int err;
+
+	kmem_oldest(s->kmem, &oldest);
+	err = kmem_drain(s->kmem, &s->ks, &oldest, snap);
+	idmap_free(&oldest);
+	return err;
+}
+
 static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -157,7 +169,7 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	    (s->heap &&
 	     goheap_drain(s->heap, s->sym, &s->stacks, &s->hs, snap)) ||
 	    (s->fds && fds_drain(s->fds, s->sym, &s->stacks, &s->fs, snap)) ||
-	    (s->kmem && kmem_drain(s->kmem, &s->ks, snap)))
+	    (s->kmem && kernel_drain(s, snap)))
 		fprintf(stderr, "leaktop: reading the maps failed: %s\n", strerror(errno));
 	snapshot_sort(snap);
 }
@@ -275,8 +287,10 @@ static int load_all(struct session *s)
 	if (err != -ESRCH && s->opt->kernel) {
 		err = tracer_off("kernel memory tracer",
 				 tracers_load_kmem(s->opt, s->target.pid, &s->kmem), &loaded);
-		if (s->kmem)
-			kmem_state_init(&s->ks);
+		if (s->kmem) {
+			kmem_symbols_load(&s->kallsyms);
+			kmem_state_init(&s->ks, &s->kallsyms, s->target.pid);
+		}
 	}
 	return tracers_loaded(err, loaded);
 }
@@ -297,7 +311,7 @@ static int attach_all(struct session *s)
 	if (!err && s->fds)
 		err = fd_probes_attach(s->fds);
 	if (!err && s->kmem)
-		err = kmem_probes_attach(s->kmem);
+		kmem_probes_attach_or_off(&s->kmem);
 	/* After the programs: a thread they saw first is theirs to describe. */
 	if (!err && s->threads)
 		threads_census(s->threads);
@@ -351,8 +365,8 @@ static void finish(void *ctx)
 	fds_bpf__destroy(s->fds);
 	fd_state_free(&s->fs);
 	kmem_bpf__destroy(s->kmem);
-	if (s->kmem)
-		kmem_state_free(&s->ks);
+	kmem_state_free(&s->ks);
+	kallsyms_free(&s->kallsyms);
 	thread_state_free(&s->ts);
 	if (s->trace_go)
 		go_state_free(&s->go);

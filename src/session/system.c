@@ -46,6 +46,14 @@
 #include "collect/thread_drain.h"
 #include "probes/thread_probes.h"
 #include "threads.skel.h"
+#include "fds.h"
+#include "fds.skel.h"
+#include "collect/fd_drain.h"
+#include "probes/fd_probes.h"
+#include "kmem.h"
+#include "kmem.skel.h"
+#include "collect/kmem_drain.h"
+#include "probes/kmem_probes.h"
 #include "probes/kfeatures.h"
 #include "session/tracers.h"
 
@@ -66,6 +74,8 @@ struct proc {
 	struct stack_cache stacks;
 	struct thread_state ts;
 	struct go_state gs;
+	struct fd_state fs;
+	struct kmem_state ks;
 	struct history mem_history;
 	struct diff_history changes;	/* -i: diff tables of the shown ones */
 	uint64_t seq;		/* snapshots stored */
@@ -86,6 +96,10 @@ struct system {
 	struct threads_bpf *threads;
 	struct goroutines_bpf *gor;
 	struct alloc_bpf *alloc;
+	struct fds_bpf *fds;
+	struct kmem_bpf *kmem;
+	struct kallsyms kallsyms;
+	struct idmap koldest;	/* during a report: kmem_oldest */
 	struct proc **procs;
 	int nprocs, cap;
 	struct object objects[MAX_OBJECTS];
@@ -174,6 +188,8 @@ static struct proc *proc_new(struct system *sys, pid_t pid, unsigned long long s
 	if (!p)
 		return NULL;
 	p->pid = p->ts.pid = pid;
+	fd_state_init(&p->fs, pid);
+	kmem_state_init(&p->ks, &sys->kallsyms, pid);
 	p->starttime = start;
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
 	snprintf(path, sizeof(path), "/proc/%d/exe", pid);
@@ -202,6 +218,8 @@ static void proc_free(struct proc *p)
 	if (p->go)
 		go_state_free(&p->gs);
 	thread_state_free(&p->ts);
+	fd_state_free(&p->fs);
+	kmem_state_free(&p->ks);
 	history_free(&p->mem_history);
 	stack_cache_free(&p->stacks);
 	symbolizer_free(p->sym);
@@ -274,6 +292,18 @@ static void purge(struct system *sys, const struct idmap *dead)
 			  sizeof(struct lt_alloc), true, offsetof(struct lt_alloc_key, tgid), dead);
 		purge_map(bpf_map__fd(sys->alloc->maps.sites), sizeof(uint64_t),
 			  sizeof(struct lt_site), false, offsetof(struct lt_site, tgid), dead);
+	}
+	if (sys->fds) {	/* fds keys: LT_FD_KEY, the tgid in the high half */
+		purge_map(bpf_map__fd(sys->fds->maps.fds), sizeof(uint64_t), sizeof(struct lt_fd),
+			  true, sizeof(uint32_t), dead);
+		purge_map(bpf_map__fd(sys->fds->maps.fsites), sizeof(uint64_t),
+			  sizeof(struct lt_fsite), false, offsetof(struct lt_fsite, tgid), dead);
+	}
+	if (sys->kmem) {
+		purge_map(bpf_map__fd(sys->kmem->maps.kallocs), sizeof(struct lt_kkey),
+			  sizeof(struct lt_kalloc), false, offsetof(struct lt_kalloc, tgid), dead);
+		purge_map(bpf_map__fd(sys->kmem->maps.ksites), sizeof(struct lt_ksite_key),
+			  sizeof(struct lt_ksite), true, offsetof(struct lt_ksite_key, tgid), dead);
 	}
 }
 
@@ -367,6 +397,38 @@ static void collect_tgids(int fd, size_t vsize, size_t off, struct idmap *out)
 	}
 }
 
+/* Processes holding an fd opened since attach for FD_ACTIVE_S or more: a
+ * process that opens and closes (the loader reading its libraries) stays
+ * cheap. */
+#define FD_ACTIVE_S 1
+static void collect_fd_holders(int fd, struct idmap *out)
+{
+	uint64_t key, next, *prev = NULL, now = mono_ns();
+	struct lt_fd v;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &v) == 0 &&
+		    now - v.opened_ns >= FD_ACTIVE_S * 1000000000ULL)
+			idmap_put(out, key >> 32, (void *)1);
+	}
+}
+
+/* Processes with kernel memory outstanding since attach. */
+static void collect_ksites(int fd, struct idmap *out)
+{
+	struct lt_ksite_key key, next, *prev = NULL;
+	struct lt_ksite s;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &s) == 0 && s.count > 0 && key.tgid)
+			idmap_put(out, key.tgid, (void *)1);
+	}
+}
+
 /*
  * Mark the processes with records; drop the records of processes that are
  * gone, including those that lived and died between two scans (a process
@@ -382,6 +444,10 @@ static void mark_active(struct system *sys)
 	if (sys->alloc)
 		collect_tgids(bpf_map__fd(sys->alloc->maps.sites), sizeof(struct lt_site),
 			      offsetof(struct lt_site, tgid), &act);
+	if (sys->fds)
+		collect_fd_holders(bpf_map__fd(sys->fds->maps.fds), &act);
+	if (sys->kmem)
+		collect_ksites(bpf_map__fd(sys->kmem->maps.ksites), &act);
 	/* Every thread has a record (census, forks): liveness only. */
 	if (sys->threads)
 		collect_tgids(bpf_map__fd(sys->threads->maps.threads), sizeof(struct lt_thread),
@@ -435,6 +501,10 @@ static void tick(void *ctx)
 			go_tick(sys->gor, p->sym, &p->stacks, &p->gs);
 		if (sys->alloc)
 			alloc_tick(sys->alloc, p->pid, p->sym, &p->stacks, &p->mem_history);
+		if (sys->fds)
+			fds_tick(sys->fds, p->sym, &p->stacks, &p->fs);
+		if (sys->kmem)
+			kmem_tick(sys->kmem, &p->ks);
 	}
 }
 
@@ -457,7 +527,9 @@ static void proc_snapshot(struct system *sys, struct proc *p, struct lt_snapshot
 	     alloc_drain(sys->alloc, p->sym, &p->stacks, &p->mem_history, o->min_age_s, snap)) ||
 	    (!p->is_go && sys->threads &&
 	     threads_drain(sys->threads, p->sym, &p->stacks, &p->ts, o->min_block_s, snap)) ||
-	    (p->go && sys->gor && go_drain(sys->gor, p->sym, &p->stacks, &p->gs, o->min_block_s, snap)))
+	    (p->go && sys->gor && go_drain(sys->gor, p->sym, &p->stacks, &p->gs, o->min_block_s, snap)) ||
+	    (sys->fds && fds_drain(sys->fds, p->sym, &p->stacks, &p->fs, snap)) ||
+	    (sys->kmem && kmem_drain(sys->kmem, &p->ks, &sys->koldest, snap)))
 		fprintf(stderr, "leaktop: reading the maps for pid %d failed: %s\n", p->pid,
 			strerror(errno));
 	snapshot_sort(snap);
@@ -475,7 +547,8 @@ static int leaks_in(const struct lt_group *g, int n)
 static int leaks_of(const struct lt_snapshot *s)
 {
 	return leaks_in(s->groups, s->ngroups) + leaks_in(s->tgroups, s->ntgroups) +
-	       leaks_in(s->ggroups, s->nggroups);
+	       leaks_in(s->ggroups, s->nggroups) + leaks_in(s->fgroups, s->nfgroups) +
+	       leaks_in(s->kgroups, s->nkgroups);
 }
 
 /* Something beyond threads that run and goroutines that wait as usual. */
@@ -535,6 +608,8 @@ static void report(void *ctx, bool final)
 
 	if (!snaps)
 		return;
+	if (sys->kmem)
+		kmem_oldest(sys->kmem, &sys->koldest);
 	for (int i = 0; i < sys->nprocs; i++) {
 		struct proc *p = sys->procs[i];
 
@@ -573,6 +648,7 @@ static void report(void *ctx, bool final)
 	for (int i = 0; i < n; i++)
 		snapshot_free(&snaps[i]);
 	free(snaps);
+	idmap_free(&sys->koldest);
 }
 
 /* Each tracer that loads serves the whole machine; one that cannot is
@@ -598,6 +674,24 @@ static int load_all(struct system *sys)
 				 &loaded);
 	if (err != -ESRCH && o->memory)
 		err = tracer_off("memory tracer", tracers_load_alloc(o, 0, NULL, &sys->alloc), &loaded);
+	if (err != -ESRCH && !o->no_fds) {
+		err = tracer_off("fd tracer", tracers_load_fds(o, 0, NULL, &sys->fds), &loaded);
+		if (!err && (err = fd_probes_attach(sys->fds))) {
+			fprintf(stderr, "leaktop: fd tracer off: cannot attach sys_exit: %s\n",
+				strerror(-err));
+			fds_bpf__destroy(sys->fds);
+			sys->fds = NULL;
+			loaded--;
+		}
+	}
+	if (err != -ESRCH && o->kernel) {
+		err = tracer_off("kernel memory tracer", tracers_load_kmem(o, 0, &sys->kmem),
+				 &loaded);
+		if (sys->kmem)
+			kmem_probes_attach_or_off(&sys->kmem);
+		if (sys->kmem)
+			kmem_symbols_load(&sys->kallsyms);
+	}
 	return tracers_loaded(err, loaded);
 }
 
@@ -642,6 +736,9 @@ static void finish(void *ctx)
 	alloc_bpf__destroy(sys->alloc);
 	threads_bpf__destroy(sys->threads);
 	goroutines_bpf__destroy(sys->gor);
+	fds_bpf__destroy(sys->fds);
+	kmem_bpf__destroy(sys->kmem);
+	kallsyms_free(&sys->kallsyms);
 }
 
 static const struct session_ops system_ops = {

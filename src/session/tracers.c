@@ -178,6 +178,7 @@ int tracers_load_fds(const struct options *o, pid_t pid, struct cfi_tables *cfi,
 	if (!skel)
 		return -errno;
 	skel->rodata->target_tgid = pid;
+	skel->rodata->self_tgid = getpid();
 	bpf_map__set_max_entries(skel->maps.fds, o->max_fds);
 	bpf_map__set_max_entries(skel->maps.fsites, o->max_stacks + 1);
 	err = cfi ? cfi_tables_prepare(cfi, skel->maps.cfi_rows, skel->maps.cfi_procs) : 0;

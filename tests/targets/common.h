@@ -82,6 +82,19 @@ static inline void tgt_sleep_ms(unsigned long ms)
 		;
 }
 
+/* Steady rounds: *next (CLOCK_MONOTONIC) moves on by ms, then we sleep until
+ * it, so that a slow round does not slow the rate. */
+static inline void tgt_next_round(struct timespec *next, long ms)
+{
+	next->tv_nsec += ms * 1000000L;
+	while (next->tv_nsec >= 1000000000L) {
+		next->tv_nsec -= 1000000000L;
+		next->tv_sec++;
+	}
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, next, NULL) == EINTR)
+		;
+}
+
 /*
  * Heartbeat while waiting: a probed, balanced malloc/free every 50 ms makes
  * the kernel map "[uprobes]" into the target once leaktop is attached, which

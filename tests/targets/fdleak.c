@@ -227,12 +227,6 @@ NOINLINE void balanced_socketpair(void)
 	BARRIER();
 }
 
-static void sleep_until(struct timespec *when)
-{
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, when, NULL) == EINTR)
-		;
-}
-
 NOINLINE void run_rounds(unsigned int seconds)
 {
 	struct timespec next;
@@ -252,12 +246,7 @@ NOINLINE void run_rounds(unsigned int seconds)
 		BARRIER();
 		balanced_socketpair();
 		BARRIER();
-		next.tv_nsec += PERIOD_MS * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_nsec -= 1000000000L;
-			next.tv_sec++;
-		}
-		sleep_until(&next);
+		tgt_next_round(&next, PERIOD_MS);
 	}
 }
 

@@ -167,12 +167,6 @@ NOINLINE void spawn_cond_blocker(void)
 	BARRIER();
 }
 
-static void sleep_until(struct timespec *when)
-{
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, when, NULL) == EINTR)
-		;
-}
-
 NOINLINE void steady_spawning(unsigned int seconds)
 {
 	struct timespec next;
@@ -185,12 +179,7 @@ NOINLINE void steady_spawning(unsigned int seconds)
 		spawn_pipe_blocker();
 		spawn_mutex_blocker();
 		spawn_cond_blocker();
-		next.tv_nsec += PERIOD_MS * 1000000L;
-		if (next.tv_nsec >= 1000000000L) {
-			next.tv_nsec -= 1000000000L;
-			next.tv_sec++;
-		}
-		sleep_until(&next);
+		tgt_next_round(&next, PERIOD_MS);
 	}
 }
 

@@ -1551,7 +1551,9 @@ def t_fds_leaks(ctx):
     t = ctx.start_target("fdleak", "--wait", "--seconds", "3", "--hold",
                          "30")
     j = ctx.tmp / "report.json"
-    lt = ctx.start_leaktop(["-p", t.pid, "-i", "1", "-d", "5", "--json", j])
+    folded = ctx.tmp / "report.folded"
+    lt = ctx.start_leaktop(["-p", t.pid, "-i", "1", "-d", "5", "--json", j,
+                            "--folded", folded])
     ctx.wait_tracing(lt)
     t.stdin.write(b"go\n")
     t.stdin.flush()
@@ -1608,6 +1610,11 @@ def t_fds_leaks(ctx):
             "one socket, no leak")
     e.check("file descriptors:" in r.out and "leak_tcp" in r.out,
             "no fd table with leak_tcp on stdout")
+    tcp_line = [ln for ln in folded.read_text().splitlines()
+                if ln.startswith("fds:tcp;") and ";leak_tcp;" in ln]
+    e.check(tcp_line and tcp_line[0].endswith(f" {made['leak_tcp']}"),
+            f"--folded: no line fds:tcp;...;leak_tcp;... {made['leak_tcp']}: "
+            f"{tcp_line}")
     e.done()
 
 

@@ -273,21 +273,58 @@ static uint64_t kind_id(const char *kind, const char *proto)
 	return h;
 }
 
+/* Fields 4 (ppid) and 22 (start time, clock ticks since boot) of
+ * /proc/PID/stat; ppid 0 when unreadable. */
+static void parent_of(struct fd_state *fs)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	int ppid;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", fs->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
+	if (p && sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			"%*d %*d %*d %llu", &ppid, &start) == 2) {
+		fs->ppid = ppid;
+		fs->start_ns = start * (1000000000ULL / sysconf(_SC_CLK_TCK));
+	}
+	fclose(f);
+}
+
+/* The record of fd: its own, else (a fork keeps its parent's fds) the
+ * parent's for the same fd, if the parent still has it; then only if
+ * opened since the process's last exec. */
+static bool fd_record(struct fds_bpf *skel, const struct fd_state *fs, int fd, struct lt_fd *v)
+{
+	int map = bpf_map__fd(skel->maps.fds);
+	uint64_t key = LT_FD_KEY(fs->pid, fd), exec_ns = 0;
+	uint32_t tgid = fs->pid;
+
+	if (bpf_map_lookup_elem(map, &key, v)) {
+		key = LT_FD_KEY(fs->ppid, fd);
+		if (!fs->ppid || bpf_map_lookup_elem(map, &key, v) || v->opened_ns > fs->start_ns)
+			return false;
+	}
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.fexecs), &tgid, &exec_ns);
+	return v->opened_ns >= exec_ns;
+}
+
 /* One fd into its group. */
 static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *sym,
 		   struct stack_cache *c, struct fd_state *fs, const struct open_fd *o,
 		   const struct idmap *socks, uint64_t now)
 {
-	uint64_t key = LT_FD_KEY(fs->pid, o->fd), site = 0, opened = fs->attach_ns, exec_ns = 0;
 	const char *proto, *target, *kind = fd_kind(o->link, socks, &proto, &target);
+	uint64_t site = 0, opened = fs->attach_ns;
 	struct lt_fd v;
 	struct lt_group *g;
-	uint32_t tgid = fs->pid;
 	double age;
 
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.fexecs), &tgid, &exec_ns);
-	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.fds), &key, &v) == 0 &&
-	    v.opened_ns >= exec_ns) {
+	if (fd_record(skel, fs, o->fd, &v)) {
 		site = v.site ? v.site : 1; /* 1: traced, stack lost */
 		opened = v.opened_ns;
 	}
@@ -364,6 +401,7 @@ void fd_state_init(struct fd_state *fs, pid_t pid)
 {
 	memset(fs, 0, sizeof(*fs));
 	fs->pid = pid;
+	parent_of(fs);
 	fs->attach_ns = mono_ns();
 }
 

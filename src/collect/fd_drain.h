@@ -19,6 +19,8 @@ struct symbolizer;
 
 struct fd_state {
 	pid_t pid;
+	pid_t ppid;		/* fds without a record of their own may be inherited */
+	uint64_t start_ns;	/* its fork, CLOCK_MONOTONIC: what it inherited is older */
 	uint64_t attach_ns;    /* CLOCK_MONOTONIC at attach: ages of the census */
 	struct history groups; /* group key -> fds open */
 };

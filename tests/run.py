@@ -335,7 +335,10 @@ class Ctx:
         stop changing for 0.5 s.  Link-based attachments do not show there:
         then the kernel mapping "[uprobes]" into the target on its first
         probe hit (targets in --wait mode malloc every 50 ms), plus 1 s.
-        Falls back to a plain timeout."""
+        Falls back to a plain timeout. First of all leaktop says it is
+        tracing: every tracer is attached by then."""
+        if b"leaktop: tracing pid" not in getattr(lt, "err_read", b""):
+            self.wait_tracing(lt)
         deadline = time.monotonic() + timeout
         last, since, hit = None, time.monotonic(), None
         while time.monotonic() < deadline and lt.poll() is None:

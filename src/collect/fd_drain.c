@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "collect/bpf_counters.h"
 #include "collect/fd_drain.h"
+#include "collect/map_walk.h"
 #include "fds.h"
 #include "fds.skel.h"
 #include "lib/clock.h"
@@ -342,28 +343,46 @@ static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *s
 	add_target(g, target);
 }
 
+struct closed_walk {
+	const struct fd_state *fs;
+	const struct fd_list *l;
+	struct idmap open;	/* fd + 1 */
+	uint64_t *gone;
+	int n, cap;
+};
+
+static void note_closed(const void *k, const void *v, void *arg)
+{
+	uint64_t key = *(const uint64_t *)k;
+	const struct lt_fd *fd = v;
+	struct closed_walk *w = arg;
+
+	if ((key >> 32) != (uint64_t)w->fs->pid || fd->opened_ns >= w->l->read_ns ||
+	    idmap_get(&w->open, (uint32_t)key + 1ULL))
+		return;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->gone = realloc(w->gone, w->cap * sizeof(*w->gone));
+		if (!w->gone)
+			abort();
+	}
+	w->gone[w->n++] = key;
+}
+
 /* Records of fds gone from /proc that were opened before the listing:
  * closed where we saw no close (close_range, CLOEXEC at exec). */
 static void forget_closed(struct fds_bpf *skel, struct fd_state *fs, const struct fd_list *l)
 {
 	int fd = bpf_map__fd(skel->maps.fds);
-	uint64_t key, next, *prev = NULL;
-	struct idmap open = {0};
-	struct lt_fd v;
+	struct closed_walk w = { .fs = fs, .l = l };
 
 	for (int i = 0; i < l->n; i++)
-		idmap_put(&open, (uint64_t)l->v[i].fd + 1, (void *)1);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if ((key >> 32) != (uint64_t)fs->pid || bpf_map_lookup_elem(fd, &key, &v))
-			continue;
-		if (v.opened_ns < l->read_ns && !idmap_get(&open, (uint32_t)key + 1ULL)) {
-			bpf_map_delete_elem(fd, &key);
-			prev = NULL; /* the walk restarts: deleting breaks next_key */
-		}
-	}
-	idmap_free(&open);
+		idmap_put(&w.open, (uint64_t)l->v[i].fd + 1, (void *)1);
+	map_walk(fd, sizeof(uint64_t), sizeof(struct lt_fd), note_closed, &w);
+	for (int i = 0; i < w.n; i++)
+		bpf_map_delete_elem(fd, &w.gone[i]);
+	free(w.gone);
+	idmap_free(&w.open);
 }
 
 static void build(struct builder *b, struct fds_bpf *skel, struct symbolizer *sym,

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "collect/bpf_counters.h"
 #include "collect/kmem_drain.h"
+#include "collect/map_walk.h"
 #include "kmem.h"
 #include "kmem.skel.h"
 #include "lib/clock.h"
@@ -55,38 +56,79 @@ static const struct lt_stack *site_stack(struct kmem_bpf *skel, struct kmem_stat
 	return made;
 }
 
-void kmem_tick(struct kmem_bpf *skel, struct kmem_state *k)
-{
-	int fd = bpf_map__fd(skel->maps.ksites);
-	struct lt_ksite_key key, next, *prev = NULL;
+struct kmem_entry {
+	int64_t stack;
 	struct lt_ksite s;
+};
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (key.tgid == (uint32_t)k->pid && bpf_map_lookup_elem(fd, &key, &s) == 0)
-			history_add(&k->sites, (uint64_t)(key.stack + 2), s.bytes);
+struct kmem_list {
+	int n, cap;
+	struct kmem_entry *v;
+};
+
+static void add_entry(const void *k, const void *v, void *arg)
+{
+	const struct lt_ksite_key *key = k;
+	struct kmem_sites *all = arg;
+	struct kmem_list *l = idmap_get(&all->by_pid, key->tgid);
+
+	if (!l) {
+		l = calloc(1, sizeof(*l));
+		if (!l || idmap_put(&all->by_pid, key->tgid, l))
+			abort();
 	}
+	if (l->n == l->cap) {
+		l->cap = l->cap ? 2 * l->cap : 16;
+		l->v = realloc(l->v, l->cap * sizeof(*l->v));
+		if (!l->v)
+			abort();
+	}
+	l->v[l->n].stack = key->stack;
+	memcpy(&l->v[l->n++].s, v, sizeof(struct lt_ksite));
+}
+
+void kmem_sites_read(struct kmem_bpf *skel, struct kmem_sites *all)
+{
+	memset(all, 0, sizeof(*all));
+	map_walk(bpf_map__fd(skel->maps.ksites), sizeof(struct lt_ksite_key),
+		 sizeof(struct lt_ksite), add_entry, all);
+}
+
+void kmem_sites_free(struct kmem_sites *all)
+{
+	for (size_t i = 0; i < all->by_pid.cap; i++) {
+		struct kmem_list *l = all->by_pid.used[i] ? all->by_pid.vals[i] : NULL;
+
+		if (l)
+			free(l->v);
+		free(l);
+	}
+	idmap_free(&all->by_pid);
+}
+
+void kmem_tick(struct kmem_state *k, const struct kmem_sites *all)
+{
+	const struct kmem_list *l = idmap_get(&all->by_pid, (uint32_t)k->pid);
+
+	for (int i = 0; l && i < l->n; i++)
+		history_add(&k->sites, (uint64_t)(l->v[i].stack + 2), l->v[i].s.bytes);
+}
+
+static void older(const void *k, const void *v, void *arg)
+{
+	const struct lt_kalloc *a = v;
+	uint64_t id = site_id(a->stack < 0 ? -1 : a->stack, a->tgid);
+	uint64_t was = (uintptr_t)idmap_get(arg, id);
+
+	(void)k;
+	if (!was || a->ts_ns + 1 < was)
+		idmap_put(arg, id, (void *)(uintptr_t)(a->ts_ns + 1));
 }
 
 void kmem_oldest(struct kmem_bpf *skel, struct idmap *oldest)
 {
-	int fd = bpf_map__fd(skel->maps.kallocs);
-	struct lt_kkey key, next, *prev = NULL;
-	struct lt_kalloc a;
-
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		uint64_t id, was;
-
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &a))
-			continue;
-		id = site_id(a.stack < 0 ? -1 : a.stack, a.tgid);
-		was = (uintptr_t)idmap_get(oldest, id);
-		if (!was || a.ts_ns + 1 < was)
-			idmap_put(oldest, id, (void *)(uintptr_t)(a.ts_ns + 1));
-	}
+	map_walk(bpf_map__fd(skel->maps.kallocs), sizeof(struct lt_kkey), sizeof(struct lt_kalloc),
+		 older, oldest);
 }
 
 static void process_comm(int pid, char *out, size_t size)
@@ -122,36 +164,33 @@ static const char *const klost_names[LT_KLOST_MAX] = {
     [LT_KLOST_SITE_MAP_FULL] = "site_map_full",
 };
 
-int kmem_drain(struct kmem_bpf *skel, struct kmem_state *k, const struct idmap *oldest,
-	       struct lt_snapshot *snap)
+int kmem_drain(struct kmem_bpf *skel, struct kmem_state *k, const struct kmem_sites *all,
+	       const struct idmap *oldest, struct lt_snapshot *snap)
 {
-	int fd = bpf_map__fd(skel->maps.ksites), cap = 0;
-	struct lt_ksite_key key, next, *prev = NULL;
+	const struct kmem_list *l = idmap_get(&all->by_pid, (uint32_t)k->pid);
 	uint64_t now = mono_ns();
-	struct lt_ksite s;
+	int cap = 0;
 	char comm[16];
 
 	snap->has_kernel = true;
 	process_comm(k->pid, comm, sizeof(comm));
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+	for (int i = 0; l && i < l->n; i++) {
+		const struct kmem_entry *e = &l->v[i];
 		struct lt_group *g;
 		uint64_t ts;
 
-		key = next;
-		prev = &key;
-		if (key.tgid != (uint32_t)k->pid || bpf_map_lookup_elem(fd, &key, &s) ||
-		    s.count <= 0)
+		if (e->s.count <= 0)
 			continue;
 		g = add_site(snap, &cap);
 		g->kind = LT_G_KMEM;
-		g->bytes = s.bytes;
-		g->count = s.count;
-		g->stack = site_stack(skel, k, key.stack);
+		g->bytes = e->s.bytes;
+		g->count = e->s.count;
+		g->stack = site_stack(skel, k, e->stack);
 		g->pid = k->pid;
 		memcpy(g->comm, comm, sizeof(g->comm));
-		ts = (uintptr_t)idmap_get(oldest, site_id(key.stack, key.tgid));
+		ts = (uintptr_t)idmap_get(oldest, site_id(e->stack, k->pid));
 		g->oldest_age_s = ts && now > ts - 1 ? (now - (ts - 1)) / 1e9 : 0;
-		history_judge(&k->sites, (uint64_t)(key.stack + 2), g);
+		history_judge(&k->sites, (uint64_t)(e->stack + 2), g);
 		snap->kbytes += g->bytes;
 		snap->kcount += g->count;
 	}

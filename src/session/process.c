@@ -139,10 +139,13 @@ static int take_target(struct session *s)
 static int kernel_drain(struct session *s, struct lt_snapshot *snap)
 {
 	struct idmap oldest = { 0 };
+	struct kmem_sites all;
 	int err;
 
 	kmem_oldest(s->kmem, &oldest);
-	err = kmem_drain(s->kmem, &s->ks, &oldest, snap);
+	kmem_sites_read(s->kmem, &all);
+	err = kmem_drain(s->kmem, &s->ks, &all, &oldest, snap);
+	kmem_sites_free(&all);
 	idmap_free(&oldest);
 	return err;
 }
@@ -213,8 +216,13 @@ static void tick(void *ctx)
 	}
 	if (s->fds)
 		fds_tick(s->fds, s->sym, &s->stacks, &s->fs);
-	if (s->kmem)
-		kmem_tick(s->kmem, &s->ks);
+	if (s->kmem) {
+		struct kmem_sites all;
+
+		kmem_sites_read(s->kmem, &all);
+		kmem_tick(&s->ks, &all);
+		kmem_sites_free(&all);
+	}
 }
 
 /* A load that fails with the CFI walk is tried once more without the

@@ -49,6 +49,7 @@
 #include "fds.h"
 #include "fds.skel.h"
 #include "collect/fd_drain.h"
+#include "collect/map_walk.h"
 #include "probes/fd_probes.h"
 #include "kmem.h"
 #include "kmem.skel.h"
@@ -100,6 +101,7 @@ struct system {
 	struct kmem_bpf *kmem;
 	struct kallsyms kallsyms;
 	struct idmap koldest;	/* during a report: kmem_oldest */
+	struct kmem_sites ksites;	/* during a tick or report: one read */
 	struct proc **procs;
 	int nprocs, cap;
 	struct object objects[MAX_OBJECTS];
@@ -252,26 +254,43 @@ static int add_proc(struct system *sys, struct proc *p)
 
 /* Drop every record of the given processes from one map; records are
  * read as raw bytes and their tgid found at tgid_off in key or value. */
+struct purge_walk {
+	size_t ksize, tgid_off;
+	bool in_key;
+	const struct idmap *dead;
+	uint8_t *keys;
+	size_t n, cap;
+};
+
+static void note_dead(const void *key, const void *val, void *arg)
+{
+	struct purge_walk *w = arg;
+	uint32_t tgid;
+
+	memcpy(&tgid, (const uint8_t *)(w->in_key ? key : val) + w->tgid_off, sizeof(tgid));
+	if (!tgid || !idmap_get(w->dead, tgid))
+		return;
+	if (w->n == w->cap) {
+		w->cap = w->cap ? 2 * w->cap : 64;
+		w->keys = realloc(w->keys, w->cap * w->ksize);
+		if (!w->keys)
+			abort();
+	}
+	memcpy(w->keys + w->n++ * w->ksize, key, w->ksize);
+}
+
 static void purge_map(int fd, size_t ksize, size_t vsize, bool in_key, size_t tgid_off,
 		      const struct idmap *dead)
 {
-	uint8_t key[64], next[64], val[MAX_RECORD];
-	void *prev = NULL;
-	uint32_t tgid;
+	struct purge_walk w = { .ksize = ksize, .tgid_off = tgid_off, .in_key = in_key,
+				.dead = dead };
 
-	if (ksize > sizeof(key) || vsize > sizeof(val))
+	if (vsize > MAX_RECORD)
 		return;
-	while (bpf_map_get_next_key(fd, prev, next) == 0) {
-		memcpy(key, next, ksize);
-		if (!in_key && bpf_map_lookup_elem(fd, key, val)) {
-			prev = key;
-			continue;
-		}
-		memcpy(&tgid, (in_key ? key : val) + tgid_off, sizeof(tgid));
-		if (tgid && idmap_get(dead, tgid) && bpf_map_delete_elem(fd, key) == 0)
-			continue;	/* prev stays: iteration goes on from there */
-		prev = key;
-	}
+	map_walk(fd, ksize, vsize, note_dead, &w);
+	for (size_t i = 0; i < w.n; i++)
+		bpf_map_delete_elem(fd, w.keys + i * ksize);
+	free(w.keys);
 }
 
 static void purge(struct system *sys, const struct idmap *dead)
@@ -400,33 +419,26 @@ static void collect_tgids(int fd, size_t vsize, size_t off, struct idmap *out)
 /* Processes holding an fd opened since attach for FD_ACTIVE_S or more: a
  * process that opens and closes (the loader reading its libraries) stays
  * cheap. */
-#define FD_ACTIVE_S 1
-static void collect_fd_holders(int fd, struct idmap *out)
-{
-	uint64_t key, next, *prev = NULL, now = mono_ns();
-	struct lt_fd v;
+#define FD_ACTIVE_NS 1000000000ULL
+struct holders {
+	struct idmap *out;
+	uint64_t now;
+};
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &v) == 0 &&
-		    now - v.opened_ns >= FD_ACTIVE_S * 1000000000ULL)
-			idmap_put(out, key >> 32, (void *)1);
-	}
+static void note_holder(const void *k, const void *v, void *arg)
+{
+	const struct lt_fd *fd = v;
+	struct holders *h = arg;
+
+	if (h->now - fd->opened_ns >= FD_ACTIVE_NS)
+		idmap_put(h->out, *(const uint64_t *)k >> 32, (void *)1);
 }
 
-/* Processes with kernel memory outstanding since attach. */
-static void collect_ksites(int fd, struct idmap *out)
+static void collect_fd_holders(int fd, struct idmap *out)
 {
-	struct lt_ksite_key key, next, *prev = NULL;
-	struct lt_ksite s;
+	struct holders h = { out, mono_ns() };
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(fd, &key, &s) == 0 && s.count > 0 && key.tgid)
-			idmap_put(out, key.tgid, (void *)1);
-	}
+	map_walk(fd, sizeof(uint64_t), sizeof(struct lt_fd), note_holder, &h);
 }
 
 /*
@@ -446,8 +458,9 @@ static void mark_active(struct system *sys)
 			      offsetof(struct lt_site, tgid), &act);
 	if (sys->fds)
 		collect_fd_holders(bpf_map__fd(sys->fds->maps.fds), &act);
-	if (sys->kmem)
-		collect_ksites(bpf_map__fd(sys->kmem->maps.ksites), &act);
+	for (size_t i = 0; sys->kmem && i < sys->ksites.by_pid.cap; i++)
+		if (sys->ksites.by_pid.used[i] && sys->ksites.by_pid.keys[i])
+			idmap_put(&act, sys->ksites.by_pid.keys[i], (void *)1);
 	/* Every thread has a record (census, forks): liveness only. */
 	if (sys->threads)
 		collect_tgids(bpf_map__fd(sys->threads->maps.threads), sizeof(struct lt_thread),
@@ -488,6 +501,8 @@ static void tick(void *ctx)
 	struct system *sys = ctx;
 
 	scan(sys);
+	if (sys->kmem)
+		kmem_sites_read(sys->kmem, &sys->ksites);
 	mark_active(sys);
 	for (int i = 0; i < sys->nprocs; i++) {
 		struct proc *p = sys->procs[i];
@@ -504,8 +519,10 @@ static void tick(void *ctx)
 		if (sys->fds)
 			fds_tick(sys->fds, p->sym, &p->stacks, &p->fs);
 		if (sys->kmem)
-			kmem_tick(sys->kmem, &p->ks);
+			kmem_tick(&p->ks, &sys->ksites);
 	}
+	if (sys->kmem)
+		kmem_sites_free(&sys->ksites);
 }
 
 static void proc_snapshot(struct system *sys, struct proc *p, struct lt_snapshot *snap)
@@ -529,7 +546,7 @@ static void proc_snapshot(struct system *sys, struct proc *p, struct lt_snapshot
 	     threads_drain(sys->threads, p->sym, &p->stacks, &p->ts, o->min_block_s, snap)) ||
 	    (p->go && sys->gor && go_drain(sys->gor, p->sym, &p->stacks, &p->gs, o->min_block_s, snap)) ||
 	    (sys->fds && fds_drain(sys->fds, p->sym, &p->stacks, &p->fs, snap)) ||
-	    (sys->kmem && kmem_drain(sys->kmem, &p->ks, &sys->koldest, snap)))
+	    (sys->kmem && kmem_drain(sys->kmem, &p->ks, &sys->ksites, &sys->koldest, snap)))
 		fprintf(stderr, "leaktop: reading the maps for pid %d failed: %s\n", p->pid,
 			strerror(errno));
 	snapshot_sort(snap);
@@ -608,8 +625,10 @@ static void report(void *ctx, bool final)
 
 	if (!snaps)
 		return;
-	if (sys->kmem)
+	if (sys->kmem) {
 		kmem_oldest(sys->kmem, &sys->koldest);
+		kmem_sites_read(sys->kmem, &sys->ksites);
+	}
 	for (int i = 0; i < sys->nprocs; i++) {
 		struct proc *p = sys->procs[i];
 
@@ -649,6 +668,8 @@ static void report(void *ctx, bool final)
 		snapshot_free(&snaps[i]);
 	free(snaps);
 	idmap_free(&sys->koldest);
+	if (sys->kmem)
+		kmem_sites_free(&sys->ksites);
 }
 
 /* Each tracer that loads serves the whole machine; one that cannot is

@@ -1628,9 +1628,10 @@ def t_kernel_files(ctx):
     path_openat), as many as the files leaked, judged a leak; every site
     was allocated in the target's context."""
     j = ctx.tmp / "report.json"
+    folded = ctx.tmp / "report.folded"
     r = leaktop_to_files(ctx, ["--kernel", "-i", "1", "-d", "5", "--json", j,
-                               "--", BUILD / "fdleak", "--seconds", "4",
-                               "--hold", "3"], timeout=40)
+                               "--folded", folded, "--", BUILD / "fdleak",
+                               "--seconds", "4", "--hold", "3"], timeout=40)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
     rep = load_report(j)
     m = re.search(r"fdleak files=(\d+) tcp=(\d+)", r.out)
@@ -1658,6 +1659,9 @@ def t_kernel_files(ctx):
     e.check(not others, f"kernel sites of other processes: {others}")
     e.check(k["outstanding_bytes"] == sum(g["bytes"] for g in k["sites"]),
             "outstanding_bytes is not the sum of the sites")
+    e.check(any(ln.startswith("kernel;") and ";path_openat;alloc_empty_file;" in ln
+                for ln in folded.read_text().splitlines()),
+            "--folded: no kernel line through path_openat;alloc_empty_file")
     e.done()
 
 

@@ -26,7 +26,9 @@ enum lt_weight {
 	LT_W_COUNT,	/* everything counted: allocations, objects, threads */
 };
 
-enum lt_section { LT_S_MEMORY, LT_S_THREADS, LT_S_GOROUTINES, LT_S_GOHEAP, LT_S_FDS, LT_S_N };
+enum lt_section {
+	LT_S_MEMORY, LT_S_THREADS, LT_S_GOROUTINES, LT_S_GOHEAP, LT_S_FDS, LT_S_KERNEL, LT_S_N
+};
 
 /* "memory", "threads", "goroutines", "go_heap". */
 const char *export_section_name(enum lt_section sec);

@@ -11,6 +11,7 @@
 static const char *const section_names[LT_S_N] = {
 	[LT_S_MEMORY] = "memory", [LT_S_THREADS] = "threads",
 	[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "go_heap", [LT_S_FDS] = "fds",
+	[LT_S_KERNEL] = "kernel",
 };
 
 const char *export_section_name(enum lt_section sec)
@@ -41,6 +42,10 @@ const struct lt_group *export_groups(const struct lt_snapshot *s, enum lt_sectio
 		if (s->has_fds)
 			*n = s->nfgroups;
 		return s->fgroups;
+	case LT_S_KERNEL:
+		if (s->has_kernel)
+			*n = s->nkgroups;
+		return s->kgroups;
 	default:
 		return NULL;
 	}
@@ -48,7 +53,7 @@ const struct lt_group *export_groups(const struct lt_snapshot *s, enum lt_sectio
 
 int64_t export_weight(enum lt_section sec, const struct lt_group *g, enum lt_weight w)
 {
-	if ((sec == LT_S_MEMORY || sec == LT_S_GOHEAP) && w == LT_W_BYTES)
+	if ((sec == LT_S_MEMORY || sec == LT_S_GOHEAP || sec == LT_S_KERNEL) && w == LT_W_BYTES)
 		return g->bytes;
 	return g->count;
 }

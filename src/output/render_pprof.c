@@ -582,7 +582,7 @@ static int finish(struct profile *p, const char *path)
 
 int render_pprof(const char *path, const struct lt_snapshot *s)
 {
-	static const enum lt_section secs[] = { LT_S_MEMORY, LT_S_GOHEAP };
+	static const enum lt_section secs[] = { LT_S_MEMORY, LT_S_GOHEAP, LT_S_KERNEL };
 	struct profile p;
 	char text[256];
 	int err = profile_init(&p);
@@ -601,6 +601,8 @@ int render_pprof(const char *path, const struct lt_snapshot *s)
 			 s->goheap_rate);
 		comment(&p, text);
 	}
+	if (s->has_kernel)
+		comment(&p, "kernel: kernel memory allocated in the process's context, by kernel stack");
 	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
 		const struct lt_group *g;
 		int n;

@@ -215,10 +215,11 @@ static const char *amount(char *buf, size_t len, enum lt_section sec, enum lt_we
 	static const char *const counted[LT_S_N] = {
 		[LT_S_MEMORY] = "allocations", [LT_S_THREADS] = "threads",
 		[LT_S_GOROUTINES] = "goroutines", [LT_S_GOHEAP] = "objects", [LT_S_FDS] = "fds",
+		[LT_S_KERNEL] = "allocations",
 	};
 	char b[32];
 
-	if ((sec == LT_S_MEMORY || sec == LT_S_GOHEAP) && w == LT_W_BYTES)
+	if ((sec == LT_S_MEMORY || sec == LT_S_GOHEAP || sec == LT_S_KERNEL) && w == LT_W_BYTES)
 		snprintf(buf, len, "%ld bytes, %s", v, human_bytes(v, b, sizeof(b)));
 	else
 		snprintf(buf, len, "%ld %s", v, counted[sec]);
@@ -234,6 +235,7 @@ static void fill(char *buf, size_t len, enum lt_section sec, const char *name, b
 		[LT_S_GOROUTINES] = { 50, 175, 185 },	/* aquas */
 		[LT_S_GOHEAP] = { 215, 140, 40 },	/* oranges */
 		[LT_S_FDS] = { 150, 90, 190 },	/* purples */
+		[LT_S_KERNEL] = { 200, 70, 60 },	/* reds */
 	};
 	static const int spread[3] = { 40, 60, 50 };
 	unsigned int h = 2166136261u;

@@ -34,16 +34,17 @@
 
 /* In the order they are written and parsed: strings and stacks first. */
 enum { SEC_STRS, SEC_STKS, SEC_PROC, SEC_MEM, SEC_THRD, SEC_GORO, SEC_GHEP, SEC_GPND, SEC_FDS,
-       NSEC };
+       SEC_KMEM, NSEC };
 
 /* Added later, so optional: files from before it read as zeros. */
-#define SEC_OPTIONAL(i)	((i) == SEC_GPND || (i) == SEC_FDS)
+#define SEC_OPTIONAL(i)	((i) == SEC_GPND || (i) == SEC_FDS || (i) == SEC_KMEM)
 
 /* The order sections are written in (they are parsed in enum order). An
  * optional section is never last, so that a payload cut at a section's
  * end always lacks a required one. */
 static const int sec_file_order[NSEC] = {
-	SEC_STRS, SEC_STKS, SEC_PROC, SEC_MEM, SEC_THRD, SEC_GORO, SEC_GPND, SEC_FDS, SEC_GHEP,
+	SEC_STRS, SEC_STKS, SEC_PROC, SEC_MEM, SEC_THRD, SEC_GORO, SEC_GPND, SEC_FDS, SEC_KMEM,
+	SEC_GHEP,
 };
 
 static const uint32_t sec_tags[NSEC] = {
@@ -51,7 +52,7 @@ static const uint32_t sec_tags[NSEC] = {
 	[SEC_PROC] = TAG('P', 'R', 'O', 'C'), [SEC_MEM] = TAG('M', 'E', 'M', ' '),
 	[SEC_THRD] = TAG('T', 'H', 'R', 'D'), [SEC_GORO] = TAG('G', 'O', 'R', 'O'),
 	[SEC_GHEP] = TAG('G', 'H', 'E', 'P'), [SEC_GPND] = TAG('G', 'P', 'N', 'D'),
-	[SEC_FDS] = TAG('F', 'D', 'S', ' '),
+	[SEC_FDS] = TAG('F', 'D', 'S', ' '), [SEC_KMEM] = TAG('K', 'M', 'E', 'M'),
 };
 
 static inline void le_put(uint8_t *p, uint64_t v, int n)
@@ -82,6 +83,7 @@ static inline uint64_t le_get(const uint8_t *p, int n)
 #define GORO_KINDS	KIND(LT_G_GOROUTINE)
 #define GOHEAP_KINDS	KIND(LT_G_GOHEAP)
 #define FD_KINDS	KIND(LT_G_FD)
+#define KMEM_KINDS	KIND(LT_G_KMEM)
 
 static inline bool group_stacks_ok(const struct lt_group *g)
 {

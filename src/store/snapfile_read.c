@@ -16,7 +16,7 @@
 #include "store/snapfile_format.h"
 
 /* The four lost-event counters of a snapshot, in file order. */
-enum { LOST_MEM, LOST_THR, LOST_GO, LOST_HEAP, LOST_FD, NLOST };
+enum { LOST_MEM, LOST_THR, LOST_GO, LOST_HEAP, LOST_FD, LOST_KMEM, NLOST };
 
 struct snapfile {
 	struct lt_snapshot snap;
@@ -245,7 +245,7 @@ static int parse_group(struct parser *p, struct cur *c, struct lt_group *g, unsi
 	uint32_t kind = get_u32(c);
 	int err;
 
-	if (kind > LT_G_FD)
+	if (kind > LT_G_KMEM)
 		return bad(p, "unknown group kind");
 	if (!(kinds & KIND(kind)))
 		return bad(p, "group of a kind its section does not hold");
@@ -457,6 +457,27 @@ static int parse_fds(struct parser *p, struct cur *c)
 	return err;
 }
 
+static int parse_kernel(struct parser *p, struct cur *c)
+{
+	struct lt_snapshot *s = &p->f->snap;
+	int err;
+
+	if (!p->seen[SEC_KMEM])
+		return 0;
+	err = get_bool(p, c, &s->has_kernel);
+	s->kbytes = (int64_t)get_u64(c);
+	s->kcount = (int64_t)get_u64(c);
+	if (!err)
+		err = parse_lost(p, c, &s->klost, LOST_KMEM);
+	if (!err)
+		err = parse_groups(p, c, &s->kgroups, &s->nkgroups, KMEM_KINDS);
+	for (int i = 0; !err && i < s->nkgroups; i++) {
+		s->kgroups[i].pid = (int32_t)get_u32(c);
+		err = get_chars(p, c, s->kgroups[i].comm, sizeof(s->kgroups[i].comm));
+	}
+	return err;
+}
+
 /* Find the known sections; unknown tags are skipped, as later versions may add some. */
 static int index_sections(struct parser *p, const uint8_t *d, size_t len)
 {
@@ -491,7 +512,7 @@ static int parse(struct parser *p, const uint8_t *d, size_t len)
 		[SEC_PROC] = parse_proc, [SEC_MEM] = parse_memory,
 		[SEC_THRD] = parse_threads, [SEC_GORO] = parse_goroutines,
 		[SEC_GHEP] = parse_goheap, [SEC_GPND] = parse_gpending,
-		[SEC_FDS] = parse_fds,
+		[SEC_FDS] = parse_fds, [SEC_KMEM] = parse_kernel,
 	};
 	int err;
 

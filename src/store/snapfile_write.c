@@ -327,7 +327,7 @@ static void put_lost(struct writer *w, struct bytebuf *b, const struct lt_lost_c
 static void put_group(struct writer *w, struct bytebuf *b, const struct lt_group *g,
 		      unsigned int kinds)
 {
-	if ((unsigned int)g->kind > LT_G_FD || !(kinds & KIND(g->kind)) ||
+	if ((unsigned int)g->kind > LT_G_KMEM || !(kinds & KIND(g->kind)) ||
 	    !group_stacks_ok(g)) {
 		wr_fail(w, -EINVAL);
 		return;
@@ -463,6 +463,24 @@ static void put_fds(struct writer *w, const struct lt_snapshot *s)
 	}
 }
 
+/* Kernel memory: totals, the sites, then each site's process. */
+static void put_kernel(struct writer *w, const struct lt_snapshot *s)
+{
+	struct bytebuf *b = &w->sec[SEC_KMEM];
+
+	put_u8(b, s->has_kernel);
+	put_u64(b, s->kbytes);
+	put_u64(b, s->kcount);
+	put_lost(w, b, &s->klost);
+	put_groups(w, b, s->kgroups, s->nkgroups, KMEM_KINDS);
+	for (int i = 0; i < s->nkgroups; i++) {
+		const struct lt_group *g = &s->kgroups[i];
+
+		put_u32(b, (uint32_t)g->pid);
+		put_u32(b, str_ref_n(w, g->comm, strnlen(g->comm, sizeof(g->comm))));
+	}
+}
+
 static void put_strings(struct writer *w)
 {
 	struct bytebuf *b = &w->sec[SEC_STRS];
@@ -496,6 +514,7 @@ static int encode(const struct lt_snapshot *s, uint64_t wall_ns, uint64_t seq, s
 	put_goheap(&w, s);
 	put_gpending(&w, s);
 	put_fds(&w, s);
+	put_kernel(&w, s);
 	put_strings(&w);
 	err = w.err;
 	for (int i = 0; i < NSEC && !err; i++)

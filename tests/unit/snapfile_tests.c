@@ -43,9 +43,9 @@ struct fixture {
 	struct lt_snapshot s;
 	struct lt_stack st[6];
 	struct lt_frame fr[12];
-	struct lt_group groups[4], tgroups[3], hsites[2], fgroups[2];
+	struct lt_group groups[4], tgroups[3], hsites[2], fgroups[2], kgroups[1];
 	struct lt_site_count sites[2];
-	const char *names[5][LT_MAX_LOST];
+	const char *names[6][LT_MAX_LOST];
 	char long_fn[6000], long_file[3000], exe[4000];
 	char libc[64], leaky[64], leaky_c[64], mod_copy[64];
 };
@@ -116,12 +116,13 @@ static void fixture_stacks(struct fixture *x)
 
 static void fixture_lost(struct fixture *x)
 {
-	static const char *const n[5][LT_MAX_LOST] = {
+	static const char *const n[6][LT_MAX_LOST] = {
 		{ "alloc_map_full", "stack_map_full", "inflight_full" },
 		{ "thread_map_full", "stack_map_full" },
 		{ "goroutine_map_full" },
 		{ "sample_map_full", "stack_map_full", "free_unmatched", "gc_missed" },
 		{ "fd_map_full", "stack_map_full" },
+		{ "alloc_map_full", "stack_lost", "site_map_full" },
 	};
 
 	memcpy(x->names, n, sizeof(n));
@@ -130,6 +131,7 @@ static void fixture_lost(struct fixture *x)
 	x->s.glost = (struct lt_lost_counts){ 0, NULL, { 0 } };
 	x->s.hlost = (struct lt_lost_counts){ 4, x->names[3], { 4, 3, 2, 1 } };
 	x->s.flost = (struct lt_lost_counts){ 2, x->names[4], { 0, 9 } };
+	x->s.klost = (struct lt_lost_counts){ 3, x->names[5], { 1, 0, 2 } };
 }
 
 static void fixture_groups(struct fixture *x)
@@ -163,6 +165,9 @@ static void fixture_groups(struct fixture *x)
 	x->fgroups[0].targets = strdup("127.0.0.1:1 -> 127.0.0.1:2\n127.0.0.1:3 -> 127.0.0.1:2\n");
 	set_group(&x->fgroups[1], LT_G_FD, 0, 3, 9.0, &st[3], NULL);
 	x->fgroups[1].fd_kind = "eventfd";
+	set_group(&x->kgroups[0], LT_G_KMEM, 3072, 16, 3.0, &st[0], NULL);
+	x->kgroups[0].pid = 4242;
+	strcpy(x->kgroups[0].comm, "fdleak");
 }
 
 static struct fixture *fixture_new(void)
@@ -209,6 +214,11 @@ static struct fixture *fixture_new(void)
 	s->fds_open = 31;
 	s->nfgroups = 2;
 	s->fgroups = x->fgroups;
+	s->has_kernel = true;
+	s->kbytes = 3072;
+	s->kcount = 16;
+	s->nkgroups = 1;
+	s->kgroups = x->kgroups;
 	return x;
 }
 
@@ -284,6 +294,8 @@ static const char *groups_diff(const struct lt_group *a, const struct lt_group *
 		if (!str_same(x->fd_kind, y->fd_kind) || !str_same(x->fd_proto, y->fd_proto) ||
 		    !str_same(x->targets, y->targets))
 			return "group fd_kind/fd_proto/targets";
+		if (x->pid != y->pid || strcmp(x->comm, y->comm))
+			return "group pid/comm";
 	}
 	return NULL;
 }
@@ -323,6 +335,9 @@ static const char *head_diff(const struct lt_snapshot *a, const struct lt_snapsh
 		return "go heap header";
 	if (a->has_fds != b->has_fds || a->fds_open != b->fds_open)
 		return "fds header";
+	if (a->has_kernel != b->has_kernel || a->kbytes != b->kbytes || a->kcount != b->kcount ||
+	    a->nkgroups != b->nkgroups)
+		return "kernel header";
 	if (a->ngroups != b->ngroups || a->ntgroups != b->ntgroups ||
 	    a->nggroups != b->nggroups || a->nhsites != b->nhsites || a->nfgroups != b->nfgroups)
 		return "group counts";
@@ -353,6 +368,10 @@ static const char *snap_diff(const struct lt_snapshot *a, const struct lt_snapsh
 		d = lost_diff(&a->flost, &b->flost);
 	if (!d)
 		d = groups_diff(a->fgroups, b->fgroups, a->nfgroups);
+	if (!d)
+		d = lost_diff(&a->klost, &b->klost);
+	if (!d)
+		d = groups_diff(a->kgroups, b->kgroups, a->nkgroups);
 	if (!d)
 		d = sites_diff(a, b);
 	return d;

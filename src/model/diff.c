@@ -55,7 +55,7 @@ static void each_group(const struct lt_snapshot *s,
 	const struct { const struct lt_group *g; int n; } sec[] = {
 		{ s->groups, s->ngroups }, { s->tgroups, s->ntgroups },
 		{ s->ggroups, s->nggroups }, { s->hsites, s->nhsites },
-		{ s->fgroups, s->nfgroups },
+		{ s->fgroups, s->nfgroups }, { s->kgroups, s->nkgroups },
 	};
 
 	for (size_t i = 0; i < sizeof(sec) / sizeof(sec[0]); i++)

@@ -24,6 +24,11 @@ static void label(const struct lt_group *g, char *buf, size_t len)
 	case LT_G_GOHEAP:
 		snprintf(buf, len, "%s <- %s", a ? a : "?", b ? b : "?");
 		break;
+	case LT_G_KMEM:	/* frame 0 is the allocator: its caller says more */
+		a = fname(g->stack, 1);
+		b = fname(g->stack, 2);
+		snprintf(buf, len, "kernel %s <- %s", a ? a : "?", b ? b : "?");
+		break;
 	case LT_G_GOROUTINE:
 		snprintf(buf, len, "%s, by %s", g->wait ? g->wait : "?", by ? by : "?");
 		break;

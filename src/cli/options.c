@@ -76,7 +76,7 @@ static const char usage_text[] =
 "        --no-fds         do not trace file descriptors\n"
 "        --kernel         also trace kernel memory (slab, pages, per-CPU) by\n"
 "                         kernel stack: allocated in the process's context, or\n"
-"                         every process's with -a\n"
+"                         every process's with -a or with no target\n"
 "        --max-fds N      open fds followed at once (default 262144)\n"
 "        --max-allocs N   outstanding allocations tracked (default 1048576);\n"
 "                         more are counted as lost events, never dropped silently\n"
@@ -332,6 +332,10 @@ int options_parse(int argc, char **argv, struct options *o)
 		fprintf(stderr, "leaktop: give one of -p PID, -a or a command\n");
 		return -EINVAL;
 	}
+	/* Kernel memory with no process named: every process's (bcc
+	 * memleak's default mode), grouped per process. */
+	if (o->kernel && !o->pid && !o->cmd)
+		o->all = 1;
 	if (!o->pid && !o->cmd && !o->all) {
 		fprintf(stderr, "leaktop: no target: give -p PID, -a or -- CMD (try --help)\n");
 		return -EINVAL;

@@ -571,7 +571,7 @@ static int leaks_of(const struct lt_snapshot *s)
 /* Something beyond threads that run and goroutines that wait as usual. */
 static bool worth_showing(const struct lt_snapshot *s)
 {
-	if (leaks_of(s) || s->ngroups)
+	if (leaks_of(s) || s->ngroups || s->nkgroups)
 		return true;
 	for (int i = 0; i < s->ntgroups; i++)
 		if (s->tgroups[i].kind != LT_G_RUNNING)

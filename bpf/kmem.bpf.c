@@ -33,11 +33,19 @@ struct {
 } ksites SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1); /* resized: --max-stacks */
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, LT_KSTACK_DEPTH * sizeof(__u64));
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __s64);
+	__type(value, struct lt_kstack);
 } kstacks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_kstack);
+} kscratch SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -52,6 +60,36 @@ static __always_inline void count_lost(__u32 reason)
 
 	if (n)
 		*n += 1;
+}
+
+/* The current kernel stack's id in kstacks; -1 when it cannot be had. */
+static __always_inline __s64 kernel_stack(void *ctx)
+{
+	__u32 zero = 0;
+	struct lt_kstack *s = bpf_map_lookup_elem(&kscratch, &zero);
+	__u64 h = 0xcbf29ce484222325ULL;
+	long n;
+
+	if (!s)
+		return -1;
+	n = bpf_get_stack(ctx, s->ip, sizeof(s->ip), 0);
+	if (n <= 0)
+		return -1;
+	s->nr = n / sizeof(__u64);
+	for (int i = 0; i < LT_KSTACK_DEPTH; i++) {
+		if (i >= s->nr)
+			break;
+		h ^= s->ip[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 29;
+	}
+	if ((__s64)h < 0) /* ids are never negative: -1 is "none" */
+		h >>= 1;
+	if (bpf_map_lookup_elem(&kstacks, &h) ||
+	    bpf_map_update_elem(&kstacks, &h, s, BPF_NOEXIST) == 0 ||
+	    bpf_map_lookup_elem(&kstacks, &h))
+		return h;
+	return -1;
 }
 
 static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid, int create)
@@ -97,7 +135,7 @@ static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 byt
 		return 0;
 	if (!addr)
 		return 0;
-	a.stack = bpf_get_stackid(ctx, &kstacks, 0);
+	a.stack = kernel_stack(ctx);
 	if (a.stack < 0)
 		count_lost(LT_KLOST_STACK_LOST); /* kept under stack -1: unknown */
 	a.ts_ns = bpf_ktime_get_ns();

@@ -4,7 +4,7 @@
  *
  *   kallocs hash  struct lt_kkey          -> struct lt_kalloc  outstanding, since attach
  *   ksites  hash  struct lt_ksite_key     -> struct lt_ksite   per stack and process
- *   kstacks stack trace  stack id         -> kernel return addresses
+ *   kstacks hash  stack id (a 64-bit hash) -> struct lt_kstack
  *   klost   percpu array  enum lt_klost
  *
  * With target_tgid only allocations made in that process's context are
@@ -32,7 +32,7 @@ struct lt_kkey {
 struct lt_kalloc {
 	__u64 bytes;
 	__u64 ts_ns; /* bpf_ktime_get_ns() at the allocation */
-	__s64 stack; /* kstacks id */
+	__s64 stack; /* kstacks id; -1: none */
 	__u32 tgid;  /* the process it was made for */
 	__u32 pad;
 };
@@ -57,5 +57,14 @@ enum lt_klost {
 };
 
 #define LT_KSTACK_DEPTH 127
+
+/* Kept by our own 64-bit hash rather than in a stack-trace map, whose
+ * bucket collisions lose the second stack (-EEXIST: 7% of 6.1's in the
+ * kernel_files test under TCG). */
+struct lt_kstack {
+	__u32 nr;
+	__u32 pad;
+	__u64 ip[LT_KSTACK_DEPTH];
+};
 
 #endif /* LEAKTOP_KMEM_H */

@@ -15,7 +15,7 @@ repo=$(pwd)
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] ||
 	tests=('^leaky_cmd$' '^cfi_stack_nofp$' '^realloc_grow$' '^threads_unjoined$' '^threads_stuck$' '^go_chansend$'
-	       '^system_wide$')
+	       '^system_wide$' '^fds_leaks$' '^kernel_files$')
 
 kernel=$(ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$kernel" ]; then
@@ -54,6 +54,8 @@ cat > "$work/root/init" <<'EOF'
 /bin/busybox mount -t proc proc /proc
 /bin/busybox mount -t sysfs sys /sys
 /bin/busybox mount -t devtmpfs dev /dev
+# Loopback up: the fd tests connect to their own listener.
+/bin/busybox ip link set lo up || /bin/busybox ifconfig lo 127.0.0.1 up
 while read m; do /bin/busybox insmod /mods/$m || echo "insmod $m failed"; done < /mods/order
 /bin/busybox mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=524288 hostroot /newroot
 for d in proc sys dev; do /bin/busybox mount --move /$d /newroot/$d; done

@@ -1640,7 +1640,13 @@ def t_kernel_files(ctx):
     k = rep.get("kernel")
     check(k, "no kernel section in the report")
     e = Errors()
-    e.check(k["lost_events"] == 0, f"kernel lost_events {k['lost_events']}")
+    # An allocation whose kernel stack could not be taken (6.1 under TCG
+    # loses a few) is kept under the unknown stack, counted, never dropped.
+    lost = k["lost"]
+    e.check(lost["alloc_map_full"] == 0 and lost["site_map_full"] == 0 and
+            lost["stack_lost"] * 20 <= k["outstanding_allocations"],
+            f"kernel lost events {lost}, {k['outstanding_allocations']} "
+            "outstanding")
     opened = [g for g in k["sites"] if
               "alloc_empty_file" in names(g["frames"]) and
               "path_openat" in names(g["frames"]) and
@@ -4428,7 +4434,8 @@ def run_tool(ctx, argv, timeout):
 
 def t_vm_kernel_6_1(ctx):
     """scripts/vmtest.sh: Debian's stock 6.1 kernel under TCG runs memory,
-    thread, Go and -a tests of this suite on the host's build, all pass."""
+    thread, Go, -a, fd and kernel-memory tests of this suite on the host's
+    build, all pass."""
     r = run_tool(ctx, [str(REPO / "scripts" / "vmtest.sh")], 330)
     check(re.search(r"^kernel 6\.1\.", r.stdout, re.M),
           f"the guest did not run kernel 6.1: {r.stderr[-300:]!r}")

@@ -39,19 +39,16 @@ static uint64_t site_id(int64_t stack, uint32_t tgid)
 /* Stack id -1 is "no stack" (the stack map was full). */
 static const struct lt_stack *site_stack(struct kmem_bpf *skel, struct kmem_state *k, int64_t id)
 {
-	uint64_t ip[LT_KSTACK_DEPTH] = {0};
 	const struct lt_stack *st = idmap_get(&k->stacks, (uint64_t)(id + 2));
+	struct lt_kstack ks;
 	struct lt_stack *made;
-	uint32_t key = (uint32_t)id;
-	int n = 0;
 
 	if (st)
 		return st;
-	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(skel->maps.kstacks), &key, ip))
+	if (id < 0 || bpf_map_lookup_elem(bpf_map__fd(skel->maps.kstacks), &id, &ks))
 		return &lt_unknown_stack;
-	while (n < LT_KSTACK_DEPTH && ip[n])
-		n++;
-	made = kallsyms_stack(k->ks, ip, n);
+	made = kallsyms_stack(k->ks, (const uint64_t *)ks.ip,
+			      ks.nr < LT_KSTACK_DEPTH ? ks.nr : LT_KSTACK_DEPTH);
 	idmap_put(&k->stacks, (uint64_t)(id + 2), made);
 	return made;
 }

@@ -2564,13 +2564,13 @@ def t_go_heap_pending(ctx):
 
 @test("go_recursion")
 def t_go_recursion(ctx):
-    """LONG (about 30 s): 20 s of deep recursion, stack growth and
+    """LONG (about 20 s): 12 s of deep recursion, stack growth and
     copying, GCs scanning deep parked stacks and go statements from deep
     down, under tracing from the start (make soak: five minutes).  leaktop must not crash the target
     or change what it computes.  The native run goes alongside: the
     checksum does not depend on speed (a fixed number of rounds)."""
     exe = go_target()
-    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "20"))   # make soak: 300
+    secs = int(os.environ.get("LEAKTOP_GO_SOAK_S", "12"))   # make soak: 300
     args = ["recursion", "--seconds", secs]
     n_out, n_err = ctx.tmp / "native.out", ctx.tmp / "native.stderr"
     with open(n_out, "wb") as out, open(n_err, "wb") as err:
@@ -4441,14 +4441,14 @@ def t_vm_kernel_6_1(ctx):
           f"the guest did not run kernel 6.1: {r.stderr[-300:]!r}")
     last = (r.stdout.strip().splitlines() or [""])[-1]
     m = SUMMARY.search(last)
-    check(m and int(m.group(1)) >= 6 and m.group(2) == "0",
+    check(m and int(m.group(1)) >= 11 and m.group(2) == "0",
           f"6.1 guest: {last!r}")
     check(r.returncode == 0, f"scripts/vmtest.sh exited {r.returncode}")
 
 
 def t_fuzz_smoke(ctx):
     """make fuzz-smoke: the parser fuzzers (tests/fuzz) build, replay every
-    regression input and fuzz 5 s each (FUZZ_SMOKE_SECONDS) with no
+    regression input and fuzz 3 s each (FUZZ_SMOKE_SECONDS) with no
     crash, hang, leak or sanitizer report."""
     r = run_tool(ctx, ["make", "-C", str(REPO), "fuzz-smoke"], 900)
     check(r.returncode == 0, f"make fuzz-smoke exited with status {r.returncode}")
@@ -4470,9 +4470,10 @@ if not os.environ.get("LEAKTOP_SAN_PASS"):
 #   is fuzzed with sanitizers by fuzz_gobin;
 # - leaktop SIGKILLed: LeakSanitizer never runs, the paths before the kill
 #   are every other test's;
-# - fallbacks: each fallback_* test forces every fallback, so three of them
-#   (probes one by one, stack sizes from the maps, -a's census) cover their
-#   userspace; the others differ only in BPF;
+# - fallbacks: each fallback_* test forces every fallback, so one of them
+#   (-a: probes one by one, stack sizes from the maps, the census without a
+#   pid filter) covers their userspace; the others differ only in BPF;
+# - storm_lost_exact counts in BPF what storm_million drains the same way;
 # - go_goker blocks goroutines in every way go_chanrecv, go_mutex and
 #   go_waitgroup do; the _nofp thread tests unwind in BPF what their
 #   frame-pointer twins unwind the same way in userspace.
@@ -4481,6 +4482,7 @@ SAN_LEFT_OUT = (
     "kill_go", "kill_attached", "kill_launched", "daemon_killed",
     "fallback_min_age", "fallback_threads_stuck", "fallback_threads_preblocked",
     "fallback_attach_pid", "fallback_go_chansend", "fallback_realloc_grow",
+    "fallback_leaky_cmd", "fallback_threads_unjoined", "storm_lost_exact",
     "go_chanrecv", "go_mutex", "go_waitgroup",
     "threads_stuck_nofp", "threads_unjoined_nofp",
 )

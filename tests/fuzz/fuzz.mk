@@ -6,7 +6,7 @@
 #                     time, keeping what is found in build/fuzz/corpus
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 600
-FUZZ_SMOKE_SECONDS ?= 5
+FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_TARGETS ?= elfsym gobin snapfile cfi
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \

@@ -7,7 +7,10 @@
 #include <string.h>
 #include "collect/map_walk.h"
 
-#define BATCH 4096
+/* Bytes of keys and values read per batch: under malloc's mmap threshold
+ * (128 KiB), so that every walk reuses the same heap memory (4096
+ * elements of 536 bytes each, a batch of thread sites, grew -a's RSS). */
+#define BATCH_BYTES (64 * 1024)
 
 /* One key at a time, at most max_entries steps (the map may restart). */
 static int walk_keys(int fd, size_t ksize, size_t vsize, map_walk_fn fn, void *arg)
@@ -35,7 +38,8 @@ static int walk_keys(int fd, size_t ksize, size_t vsize, map_walk_fn fn, void *a
 
 int map_walk(int fd, size_t ksize, size_t vsize, map_walk_fn fn, void *arg)
 {
-	uint8_t *keys = malloc(BATCH * ksize), *vals = malloc(BATCH * vsize);
+	uint32_t batch = BATCH_BYTES / (ksize + vsize) ? BATCH_BYTES / (ksize + vsize) : 1;
+	uint8_t *keys = malloc(batch * ksize), *vals = malloc(batch * vsize);
 	uint64_t token = 0;
 	bool first = true;
 	int err = 0;
@@ -46,7 +50,7 @@ int map_walk(int fd, size_t ksize, size_t vsize, map_walk_fn fn, void *arg)
 		return -ENOMEM;
 	}
 	for (;;) {
-		uint32_t count = BATCH;
+		uint32_t count = batch;
 
 		err = bpf_map_lookup_batch(fd, first ? NULL : &token, &token, keys, vals, &count,
 					   NULL);

@@ -416,12 +416,16 @@ static void collect_tgids(int fd, size_t vsize, size_t off, struct idmap *out)
 	}
 }
 
-/* Processes holding an fd opened since attach for FD_ACTIVE_S or more: a
- * process that opens and closes (the loader reading its libraries) stays
- * cheap. */
+/*
+ * Processes holding FD_ACTIVE_MIN fds or more opened since attach, each for
+ * a second or more: an fd leak passes that soon, while a process that keeps
+ * a few new files open stays cheap (its symbols are opened only when it is
+ * active: the test runner's, with libpython's DWARF, cost 40 MB).
+ */
 #define FD_ACTIVE_NS 1000000000ULL
+#define FD_ACTIVE_MIN 16
 struct holders {
-	struct idmap *out;
+	struct idmap counts;	/* tgid -> fds held */
 	uint64_t now;
 };
 
@@ -429,16 +433,21 @@ static void note_holder(const void *k, const void *v, void *arg)
 {
 	const struct lt_fd *fd = v;
 	struct holders *h = arg;
+	uint32_t tgid = *(const uint64_t *)k >> 32;
 
 	if (h->now - fd->opened_ns >= FD_ACTIVE_NS)
-		idmap_put(h->out, *(const uint64_t *)k >> 32, (void *)1);
+		idmap_put(&h->counts, tgid, (char *)idmap_get(&h->counts, tgid) + 1);
 }
 
 static void collect_fd_holders(int fd, struct idmap *out)
 {
-	struct holders h = { out, mono_ns() };
+	struct holders h = { .now = mono_ns() };
 
 	map_walk(fd, sizeof(uint64_t), sizeof(struct lt_fd), note_holder, &h);
+	for (size_t i = 0; i < h.counts.cap; i++)
+		if (h.counts.used[i] && (uintptr_t)h.counts.vals[i] >= FD_ACTIVE_MIN)
+			idmap_put(out, h.counts.keys[i], (void *)1);
+	idmap_free(&h.counts);
 }
 
 /*

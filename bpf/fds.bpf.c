@@ -111,14 +111,8 @@ static __always_inline __u64 intern_open_stack(struct pt_regs *regs, __u32 tgid)
 	cfi_walk_inside(regs, &s->st, tgid);
 	/* Each process its own sites, even running the same code. */
 	h = frames_hash(&s->st, target_tgid ? 0 : tgid);
-	if (bpf_map_lookup_elem(&fsites, &h))
-		return h;
 	s->opened = s->closed = 0;
-	if (bpf_map_update_elem(&fsites, &h, s, BPF_NOEXIST) == 0 ||
-	    bpf_map_lookup_elem(&fsites, &h))
-		return h;
-	lt_count_lost(&flost, LT_FLOST_STACK_MAP_FULL);
-	return 0;
+	return lt_intern(&fsites, &h, s, &flost, LT_FLOST_STACK_MAP_FULL) ? 0 : h;
 }
 
 static __always_inline void count_site(__u64 site, int opened)
@@ -142,13 +136,15 @@ static __always_inline void on_open(__u32 tgid, int fd, __u64 site, __u32 nr)
 	if (fd < 0)
 		return;
 	/* An fd reused without a close we saw (dup2 over it, close_range)
-	 * replaces its record. */
-	old = bpf_map_lookup_elem(&fds, &key);
-	if (old)
+	 * replaces its record; looked for only when the insert fails. */
+	if (bpf_map_update_elem(&fds, &key, &v, BPF_NOEXIST)) {
+		old = bpf_map_lookup_elem(&fds, &key);
+		if (!old) {
+			lt_count_lost(&flost, LT_FLOST_FD_MAP_FULL);
+			return;
+		}
 		count_site(old->site, 0);
-	if (bpf_map_update_elem(&fds, &key, &v, BPF_ANY)) {
-		lt_count_lost(&flost, LT_FLOST_FD_MAP_FULL);
-		return;
+		*old = v;
 	}
 	count_site(site, 1);
 }

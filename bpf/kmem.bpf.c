@@ -11,6 +11,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "kmem.h"
+#include "stack.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -54,15 +55,8 @@ struct {
 	__type(value, __u64);
 } klost SEC(".maps");
 
-static __always_inline void count_lost(__u32 reason)
-{
-	__u64 *n = bpf_map_lookup_elem(&klost, &reason);
-
-	if (n)
-		*n += 1;
-}
-
-/* The current kernel stack's id in kstacks; -1 when it cannot be had. */
+/* The current kernel stack's id in kstacks; -1 (counted lost: the
+ * allocation is kept under the unknown stack) when it cannot be had. */
 static __always_inline __s64 kernel_stack(void *ctx)
 {
 	__u32 zero = 0;
@@ -73,23 +67,19 @@ static __always_inline __s64 kernel_stack(void *ctx)
 	if (!s)
 		return -1;
 	n = bpf_get_stack(ctx, s->ip, sizeof(s->ip), 0);
-	if (n <= 0)
+	if (n <= 0) {
+		lt_count_lost(&klost, LT_KLOST_STACK_LOST);
 		return -1;
+	}
 	s->nr = n / sizeof(__u64);
 	for (int i = 0; i < LT_KSTACK_DEPTH; i++) {
 		if (i >= s->nr)
 			break;
-		h ^= s->ip[i];
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+		h = hash_ip(h, s->ip[i]);
 	}
 	if ((__s64)h < 0) /* ids are never negative: -1 is "none" */
 		h >>= 1;
-	if (bpf_map_lookup_elem(&kstacks, &h) ||
-	    bpf_map_update_elem(&kstacks, &h, s, BPF_NOEXIST) == 0 ||
-	    bpf_map_lookup_elem(&kstacks, &h))
-		return h;
-	return -1;
+	return lt_intern(&kstacks, &h, s, &klost, LT_KLOST_STACK_LOST) ? -1 : (__s64)h;
 }
 
 static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid, int create)
@@ -99,11 +89,8 @@ static __always_inline struct lt_ksite *ksite(__s64 stack, __u32 tgid, int creat
 
 	if (s || !create)
 		return s;
-	if (bpf_map_update_elem(&ksites, &key, &zero, BPF_NOEXIST) &&
-	    !bpf_map_lookup_elem(&ksites, &key)) {
-		count_lost(LT_KLOST_SITE_MAP_FULL);
+	if (lt_intern(&ksites, &key, &zero, &klost, LT_KLOST_SITE_MAP_FULL))
 		return NULL;
-	}
 	return bpf_map_lookup_elem(&ksites, &key);
 }
 
@@ -124,6 +111,19 @@ static __always_inline int on_free(__u64 type, __u64 addr)
 	return 0;
 }
 
+/* A record already there is an object whose free we missed (freed through
+ * a path without a tracepoint): it is gone. Looked for only when the insert
+ * fails, not before every allocation. 0, or -1: the map is full. */
+static __always_inline int insert_alloc(struct lt_kkey *k, struct lt_kalloc *a)
+{
+	if (!bpf_map_update_elem(&kallocs, k, a, BPF_NOEXIST))
+		return 0;
+	if (!bpf_map_lookup_elem(&kallocs, k))
+		return -1;
+	on_free(k->type, k->addr);
+	return bpf_map_update_elem(&kallocs, k, a, BPF_NOEXIST) ? -1 : 0;
+}
+
 static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 bytes)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
@@ -136,17 +136,12 @@ static __always_inline int on_alloc(void *ctx, __u64 type, __u64 addr, __u64 byt
 	if (!addr)
 		return 0;
 	a.stack = kernel_stack(ctx);
-	if (a.stack < 0)
-		count_lost(LT_KLOST_STACK_LOST); /* kept under stack -1: unknown */
 	a.ts_ns = bpf_ktime_get_ns();
-	/* A record already there is an object whose free we missed (freed
-	 * through a path without a tracepoint): it is gone. */
-	on_free(type, addr);
 	s = ksite(a.stack, tgid, 1);
 	if (!s)
 		return 0;
-	if (bpf_map_update_elem(&kallocs, &k, &a, BPF_NOEXIST)) {
-		count_lost(LT_KLOST_ALLOC_MAP_FULL);
+	if (insert_alloc(&k, &a)) {
+		lt_count_lost(&klost, LT_KLOST_ALLOC_MAP_FULL);
 		return 0;
 	}
 	__sync_fetch_and_add(&s->bytes, bytes);

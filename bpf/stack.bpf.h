@@ -49,6 +49,14 @@ static __always_inline void walk_user_stack(struct pt_regs *regs, struct lt_fram
 
 /* Stack id: a 64-bit hash of the frames and kind, never 0 (0 = unknown);
  * seed (the tgid when tracing every process) keeps processes apart. */
+/* One address into a stack hash. */
+static __always_inline __u64 hash_ip(__u64 h, __u64 ip)
+{
+	h ^= ip;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
 static __always_inline __u64 frames_hash(const struct lt_frames *s, __u32 seed)
 {
 	__u64 h = (0xcbf29ce484222325ULL ^ s->kind) + ((__u64)seed << 32);
@@ -56,9 +64,7 @@ static __always_inline __u64 frames_hash(const struct lt_frames *s, __u32 seed)
 	for (int i = 0; i < LT_MAX_FRAMES; i++) {
 		if (i >= s->nr)
 			break;
-		h ^= s->ip[i];
-		h *= 0x9e3779b97f4a7c15ULL;
-		h ^= h >> 29;
+		h = hash_ip(h, s->ip[i]);
 	}
 	return h ? h : 1;
 }
@@ -70,6 +76,18 @@ static __always_inline void lt_count_lost(void *lost_map, __u32 reason)
 
 	if (n)
 		*n += 1;
+}
+
+/* key in map (val put there if it was not): 0, or -1 after counting the
+ * loss (the map is full). The second lookup covers another CPU's insert. */
+static __always_inline int lt_intern(void *map, const void *key, const void *val,
+				     void *lost_map, __u32 reason)
+{
+	if (bpf_map_lookup_elem(map, key) || bpf_map_update_elem(map, key, val, BPF_NOEXIST) == 0 ||
+	    bpf_map_lookup_elem(map, key))
+		return 0;
+	lt_count_lost(lost_map, reason);
+	return -1;
 }
 
 /*

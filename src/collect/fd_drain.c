@@ -288,8 +288,10 @@ static void parent_of(struct fd_state *fs)
 	if (!f)
 		return;
 	p = fgets(buf, sizeof(buf), f) ? strrchr(buf, ')') : NULL;
-	if (p && sscanf(p + 1, " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-			"%*d %*d %*d %llu", &ppid, &start) == 2) {
+	if (p && sscanf(p + 1,
+			" %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+			"%*d %*d %*d %llu",
+			&ppid, &start) == 2) {
 		fs->ppid = ppid;
 		fs->start_ns = start * (1000000000ULL / sysconf(_SC_CLK_TCK));
 	}
@@ -299,25 +301,24 @@ static void parent_of(struct fd_state *fs)
 /* The record of fd: its own, else (a fork keeps its parent's fds) the
  * parent's for the same fd, if the parent still has it; then only if
  * opened since the process's last exec. */
-static bool fd_record(struct fds_bpf *skel, const struct fd_state *fs, int fd, struct lt_fd *v)
+static bool fd_record(struct fds_bpf *skel, const struct fd_state *fs, int fd, uint64_t exec_ns,
+		      struct lt_fd *v)
 {
 	int map = bpf_map__fd(skel->maps.fds);
-	uint64_t key = LT_FD_KEY(fs->pid, fd), exec_ns = 0;
-	uint32_t tgid = fs->pid;
+	uint64_t key = LT_FD_KEY(fs->pid, fd);
 
 	if (bpf_map_lookup_elem(map, &key, v)) {
 		key = LT_FD_KEY(fs->ppid, fd);
 		if (!fs->ppid || bpf_map_lookup_elem(map, &key, v) || v->opened_ns > fs->start_ns)
 			return false;
 	}
-	bpf_map_lookup_elem(bpf_map__fd(skel->maps.fexecs), &tgid, &exec_ns);
 	return v->opened_ns >= exec_ns;
 }
 
 /* One fd into its group. */
 static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *sym,
 		   struct stack_cache *c, struct fd_state *fs, const struct open_fd *o,
-		   const struct idmap *socks, uint64_t now)
+		   const struct idmap *socks, uint64_t now, uint64_t exec_ns)
 {
 	const char *proto, *target, *kind = fd_kind(o->link, socks, &proto, &target);
 	uint64_t site = 0, opened = fs->attach_ns;
@@ -325,7 +326,7 @@ static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *s
 	struct lt_group *g;
 	double age;
 
-	if (fd_record(skel, fs, o->fd, &v)) {
+	if (fd_record(skel, fs, o->fd, exec_ns, &v)) {
 		site = v.site ? v.site : 1; /* 1: traced, stack lost */
 		opened = v.opened_ns;
 	}
@@ -346,7 +347,7 @@ static void add_fd(struct builder *b, struct fds_bpf *skel, struct symbolizer *s
 struct closed_walk {
 	const struct fd_state *fs;
 	const struct fd_list *l;
-	struct idmap open;	/* fd + 1 */
+	struct idmap open; /* fd + 1 */
 	uint64_t *gone;
 	int n, cap;
 };
@@ -374,7 +375,7 @@ static void note_closed(const void *k, const void *v, void *arg)
 static void forget_closed(struct fds_bpf *skel, struct fd_state *fs, const struct fd_list *l)
 {
 	int fd = bpf_map__fd(skel->maps.fds);
-	struct closed_walk w = { .fs = fs, .l = l };
+	struct closed_walk w = {.fs = fs, .l = l};
 
 	for (int i = 0; i < l->n; i++)
 		idmap_put(&w.open, (uint64_t)l->v[i].fd + 1, (void *)1);
@@ -390,10 +391,13 @@ static void build(struct builder *b, struct fds_bpf *skel, struct symbolizer *sy
 {
 	struct idmap socks = {0};
 	bool any_socket = false;
-	uint64_t now;
+	uint32_t tgid = fs->pid;
+	uint64_t now, exec_ns = 0;
 
 	if (list_fds(fs->pid, l))
 		return;
+	/* Its last exec, once: fds opened before it are the old program's. */
+	bpf_map_lookup_elem(bpf_map__fd(skel->maps.fexecs), &tgid, &exec_ns);
 	forget_closed(skel, fs, l);
 	for (int i = 0; i < l->n && !any_socket; i++)
 		any_socket = strncmp(l->v[i].link, "socket:", 7) == 0;
@@ -401,7 +405,7 @@ static void build(struct builder *b, struct fds_bpf *skel, struct symbolizer *sy
 		read_sockets(fs->pid, &socks);
 	now = mono_ns();
 	for (int i = 0; i < l->n; i++)
-		add_fd(b, skel, sym, c, fs, &l->v[i], &socks, now);
+		add_fd(b, skel, sym, c, fs, &l->v[i], &socks, now, exec_ns);
 	socks_free(&socks);
 }
 

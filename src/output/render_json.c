@@ -75,6 +75,14 @@ static void json_frames(FILE *f, const char *key, const struct lt_stack *st)
 	fputs("]", f);
 }
 
+/* The verdict, then the group's own stack on the next line. */
+static void json_verdict_frames(FILE *f, const struct lt_group *g)
+{
+	json_verdict(f, g);
+	fputs(",\n       ", f);
+	json_frames(f, "frames", g->stack);
+}
+
 static void json_site(FILE *f, const void *item)
 {
 	const struct lt_group *g = item;
@@ -83,9 +91,7 @@ static void json_site(FILE *f, const void *item)
 		g->bytes, g->count, g->oldest_age_s);
 	if (g->samples)
 		fprintf(f, "\"samples\": %ld, \"error\": %.4f, ", g->samples, sample_error(g));
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs("}", f);
 }
 
@@ -102,9 +108,7 @@ static void json_thread_group(FILE *f, const void *item)
 		json_str(f, g->wait);
 		fputs(", ", f);
 	}
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "created_by", g->created_by);
 	fputs("}", f);
@@ -137,9 +141,7 @@ static void json_goroutine_group(FILE *f, const void *item)
 	fputs("      {\"wait_reason\": ", f);
 	json_str(f, g->wait);
 	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, ", g->count, g->oldest_age_s);
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs(",\n       ", f);
 	json_frames(f, "created_by", g->created_by);
 	fputs("}", f);
@@ -163,9 +165,7 @@ static void json_heap_site(FILE *f, const void *item)
 	fprintf(f, "      {\"inuse_bytes\": %ld, \"inuse_objects\": %ld, ", g->bytes, g->count);
 	fprintf(f, "\"pending_bytes\": %ld, \"pending_objects\": %ld, ", g->pending_bytes,
 		g->pending_count);
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs("}", f);
 }
 
@@ -186,9 +186,7 @@ static void json_fd_group(FILE *f, const void *item)
 	fputs(", \"protocol\": ", f);
 	json_str(f, g->fd_proto);
 	fprintf(f, ", \"count\": %ld, \"oldest_age_s\": %.3f, ", g->count, g->oldest_age_s);
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs(",\n       \"targets\": [", f);
 	for (const char *t = g->targets; t && *t;) {
 		size_t n = strcspn(t, "\n");
@@ -220,9 +218,7 @@ static void json_kernel_site(FILE *f, const void *item)
 	fprintf(f, "\"pid\": %d, \"comm\": ", g->pid);
 	json_str(f, g->comm);
 	fputs(", ", f);
-	json_verdict(f, g);
-	fputs(",\n       ", f);
-	json_frames(f, "frames", g->stack);
+	json_verdict_frames(f, g);
 	fputs("}", f);
 }
 

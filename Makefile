@@ -21,7 +21,7 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 endif
 CFLAGS += -Wall -Wextra -std=gnu11 -D_GNU_SOURCE -Iinclude -I$(BUILD) -Isrc -DLEAKTOP_VERSION='"$(VERSION)"'
-LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lstdc++ -lm
+LDLIBS := -lbpf -lelf -ldw -lz -lcapstone -lmicrohttpd -lncurses -lpthread -lstdc++ -lm
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Ivmlinux -Iinclude
 
 BPF_SRCS := $(wildcard bpf/*.bpf.c)

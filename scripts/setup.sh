@@ -15,6 +15,10 @@ packages=(
 	redis-server        # benchmark: a real jemalloc server under load
 	redis-tools         # benchmark: redis-benchmark, redis-cli
 	wrk                 # benchmark: HTTP load generator
+	libmicrohttpd-dev   # --listen: /metrics and /debug/pprof over HTTP
+	libncurses-dev      # leaktop top: the live screen
+	prometheus          # tests: a real Prometheus scraping --listen
+	tmux                # tests: leaktop top driven in a terminal
 	clang-14 libclang-rt-14-dev  # tests/fuzz: libFuzzer and sanitizer runtimes
 	linux-image-amd64 qemu-system-x86 busybox-static cpio  # scripts/vmtest.sh: Debian's 6.1 under TCG
 )

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli/options.h"
+#include "serve/http.h"
 
 static const char usage_text[] =
 "NAME\n"
@@ -16,10 +17,12 @@ static const char usage_text[] =
 "    leaktop [trace] [OPTIONS] -p PID\n"
 "    leaktop [trace] [OPTIONS] -- CMD [ARGS...]\n"
 "    leaktop [trace] [OPTIONS] -a [--memory]\n"
+"    leaktop top [OPTIONS] -p PID | -- CMD [ARGS...] | -a\n"
 "    leaktop report SNAPSHOT [--json F] [--folded F] [--pprof F] [--svg F]\n"
 "    leaktop diff OLD NEW [--json F]\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] --all [--memory]\n"
+"                   (either form: [--listen [ADDR:]PORT])\n"
 "    leaktop check [--json]   (kernel features: present, missing, what each costs)\n"
 "\n"
 "DESCRIPTION\n"
@@ -38,6 +41,16 @@ static const char usage_text[] =
 "    rising, when threads stay unjoined past --min-block, or when they wait\n"
 "    on a lock that long; an idle pool of a fixed size is not. Threads that\n"
 "    were already asleep when leaktop attached are found by a census.\n"
+"\n"
+"    leaktop top shows the same groups on a live full-screen view, refreshed\n"
+"    every second, the likely leaks first: m memory, t threads, g goroutines,\n"
+"    f fds, a all; s changes the sort (leaks, size, growth, age); arrows and\n"
+"    Enter open a group's full stack; q quits (writing --json if given).\n"
+"\n"
+"    With --listen, leaktop serves what it traces over HTTP, as a Go service\n"
+"    does: /metrics (Prometheus text format), /debug/pprof/heap and\n"
+"    /debug/pprof/goroutine (go tool pprof, Parca, Pyroscope), ?pid= picking\n"
+"    the process with -a or the daemon.\n"
 "\n"
 "    It stops on Ctrl-C,\n"
 "    SIGTERM, the end of --duration or the exit of the process, and prints a\n"
@@ -72,6 +85,8 @@ static const char usage_text[] =
 "                         (mode 0700); read them with leaktop report/diff\n"
 "        --keep N         keep the newest N snapshots in DIR (default: all)\n"
 "        --quiet          print no tables\n"
+"        --listen [ADDR:]PORT  serve /metrics and /debug/pprof/ over HTTP at\n"
+"                         ADDR (default 127.0.0.1; [::1]:PORT for IPv6)\n"
 "        --no-memory      do not trace native memory (threads, goroutines only)\n"
 "        --no-fds         do not trace file descriptors\n"
 "        --kernel         also trace kernel memory (slab, pages, per-CPU) by\n"
@@ -104,7 +119,7 @@ static const char usage_text[] =
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
        OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
        OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS, OPT_MEMORY, OPT_SAMPLE_BYTES,
-       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS, OPT_KERNEL };
+       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS, OPT_KERNEL, OPT_LISTEN };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
@@ -124,6 +139,7 @@ static const struct option longopts[] = {
 	{ "snapshot-dir", required_argument, NULL, OPT_SNAPDIR },
 	{ "keep", required_argument, NULL, OPT_KEEP },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "listen", required_argument, NULL, OPT_LISTEN },
 	{ "no-memory", no_argument, NULL, OPT_NO_MEMORY },
 	{ "no-fds", no_argument, NULL, OPT_NO_FDS },
 	{ "kernel", no_argument, NULL, OPT_KERNEL },
@@ -260,6 +276,9 @@ static int parse_one(int c, const char *arg, struct options *o)
 	case OPT_QUIET:
 		o->quiet = 1;
 		return 0;
+	case OPT_LISTEN:
+		o->listen = arg;
+		return http_parse_listen(arg, &(struct sockaddr_storage){ 0 });
 	case OPT_NO_MEMORY:
 		o->no_memory = 1;
 		return 0;

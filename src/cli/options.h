@@ -32,6 +32,8 @@ struct options {
 	uint32_t max_threads;
 	int fp_only;		/* --frame-pointers: no CFI unwind tables */
 	int verbose;
+	const char *listen;	/* --listen ADDR:PORT: serve /metrics and pprof */
+	int screen;		/* leaktop top: the live screen instead of tables */
 };
 
 /* 0 to run, 1 when --help/--version was served, -EINVAL after printing a

@@ -59,6 +59,10 @@ void render_folded(FILE *f, const struct lt_snapshot *s, enum lt_weight w);
  */
 int render_pprof(const char *path, const struct lt_snapshot *s);
 int render_pprof_counts(const char *path, const struct lt_snapshot *s);
+struct bytebuf;
+/* The same two profiles, gzip-compressed, appended to gz (served over HTTP). */
+int pprof_heap(struct bytebuf *gz, const struct lt_snapshot *s);
+int pprof_counts(struct bytebuf *gz, const struct lt_snapshot *s);
 /* A self-contained SVG flame graph per non-empty section. 0 or -errno. */
 int render_svg(FILE *f, const struct lt_snapshot *s, enum lt_weight w);
 

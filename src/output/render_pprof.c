@@ -23,6 +23,7 @@
  * A path of "-" writes to stdout.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -488,67 +489,63 @@ static void profile_free(struct profile *p)
 	free(p->ids);
 }
 
-/* All of b into gz, which is then closed. */
-static int gz_all(gzFile gz, const struct bytebuf *b)
+/* gzip of in into out, in memory (zlib's gzip wrapper: windowBits 15 + 16). */
+static int gzip_buf(const struct bytebuf *in, struct bytebuf *out)
 {
-	int err = 0;
+	z_stream z = { 0 };
+	uint8_t chunk[16384];
+	int ret;
 
-	for (size_t off = 0; off < b->len && !err;) {
-		unsigned int n = b->len - off > 1U << 30 ? 1U << 30 : b->len - off;
-
-		if (gzwrite(gz, b->p + off, n) != (int)n)
-			err = -EIO;
-		off += n;
-	}
-	if (gzclose(gz) != Z_OK && !err)
-		err = -EIO;
-	return err;
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	z.next_in = in->p;
+	z.avail_in = in->len;	/* profiles stay far below 4 GiB (bytebuf max) */
+	do {
+		z.next_out = chunk;
+		z.avail_out = sizeof(chunk);
+		ret = deflate(&z, Z_FINISH);
+		bytebuf_put(out, chunk, sizeof(chunk) - z.avail_out);
+	} while (ret == Z_OK);
+	deflateEnd(&z);
+	return ret == Z_STREAM_END ? out->err : -EIO;
 }
 
-/* gzip of the encoded profile at path, by way of a temporary file; "-": stdout. */
-static int write_gz(const char *path, const struct bytebuf *b)
+/* b's bytes at path, by way of a temporary file renamed; "-": stdout. */
+static int write_all(const char *path, const struct bytebuf *b)
 {
-	size_t len = strlen(path);
-	char *tmp;
+	size_t len = strlen(path), off = 0;
+	bool out = !strcmp(path, "-");
+	char *tmp = NULL;
 	int fd, err = 0;
-	gzFile gz;
 
-	if (!strcmp(path, "-")) {
+	if (out) {
 		fflush(stdout);
-		fd = dup(STDOUT_FILENO);
-		gz = fd < 0 ? NULL : gzdopen(fd, "wb");
-		if (!gz) {
-			err = fd < 0 ? -errno : -ENOMEM;
-			if (fd >= 0)
-				close(fd);
-			return err;
-		}
-		return gz_all(gz, b);
+		fd = STDOUT_FILENO;
+	} else {
+		tmp = malloc(len + 8);
+		if (!tmp)
+			return -ENOMEM;
+		memcpy(tmp, path, len);
+		memcpy(tmp + len, ".XXXXXX", 8);
+		fd = mkostemp(tmp, O_CLOEXEC);
+		if (fd < 0 || fchmod(fd, 0644))
+			err = -errno;
 	}
-	tmp = malloc(len + 8);
-	if (!tmp)
-		return -ENOMEM;
-	memcpy(tmp, path, len);
-	memcpy(tmp + len, ".XXXXXX", 8);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		err = -errno;
-		free(tmp);
+	while (!err && off < b->len) {
+		ssize_t n = write(fd, b->p + off, b->len - off);
+
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		off += n > 0 ? n : 0;
+	}
+	if (out)
 		return err;
-	}
-	if (fchmod(fd, 0644))
+	if (fd >= 0 && close(fd) && !err)
 		err = -errno;
-	gz = err ? NULL : gzdopen(fd, "wb");
-	if (!gz) {
-		err = err ? err : -ENOMEM;
-		close(fd);
-		goto out;
-	}
-	err = gz_all(gz, b);
 	if (!err && rename(tmp, path))
 		err = -errno;
-out:
-	if (err)
+	if (err && fd >= 0)
 		unlink(tmp);
 	free(tmp);
 	return err;
@@ -568,19 +565,19 @@ static void header(struct profile *p, const struct lt_snapshot *s)
 	comment(p, text);
 }
 
-static int finish(struct profile *p, const char *path)
+static int finish(struct profile *p, struct bytebuf *gz)
 {
 	int err;
 
 	tables(p);
 	err = p->err ? p->err : p->out.err ? p->out.err : p->tmp.err ? p->tmp.err : p->tmp2.err;
 	if (!err)
-		err = write_gz(path, &p->out);
+		err = gzip_buf(&p->out, gz);
 	profile_free(p);
 	return err;
 }
 
-int render_pprof(const char *path, const struct lt_snapshot *s)
+int pprof_heap(struct bytebuf *gz, const struct lt_snapshot *s)
 {
 	static const enum lt_section secs[] = { LT_S_MEMORY, LT_S_GOHEAP, LT_S_KERNEL };
 	struct profile p;
@@ -615,10 +612,10 @@ int render_pprof(const char *path, const struct lt_snapshot *s)
 				sample(&p, secs[i], &g[j], v, 2);
 		}
 	}
-	return finish(&p, path);
+	return finish(&p, gz);
 }
 
-int render_pprof_counts(const char *path, const struct lt_snapshot *s)
+int pprof_counts(struct bytebuf *gz, const struct lt_snapshot *s)
 {
 	static const enum lt_section secs[] = { LT_S_THREADS, LT_S_GOROUTINES, LT_S_FDS };
 	struct profile p;
@@ -643,5 +640,27 @@ int render_pprof_counts(const char *path, const struct lt_snapshot *s)
 				sample(&p, secs[i], &g[j], &v, 1);
 		}
 	}
-	return finish(&p, path);
+	return finish(&p, gz);
+}
+
+static int render_file(const char *path, const struct lt_snapshot *s,
+		       int (*profile)(struct bytebuf *, const struct lt_snapshot *))
+{
+	struct bytebuf gz = { 0 };
+	int err = profile(&gz, s);
+
+	if (!err)
+		err = write_all(path, &gz);
+	bytebuf_free(&gz);
+	return err;
+}
+
+int render_pprof(const char *path, const struct lt_snapshot *s)
+{
+	return render_file(path, s, pprof_heap);
+}
+
+int render_pprof_counts(const char *path, const struct lt_snapshot *s)
+{
+	return render_file(path, s, pprof_counts);
 }

@@ -191,6 +191,18 @@ static void report(void *ctx, bool final)
 		snapdir_store(s->opt->snapshot_dir, &snap, ++s->seq, s->opt->keep);
 	if (s->opt->interval_s && !s->opt->quiet)
 		render_changes(s->tables, &s->changes, &snap, s->opt->top);
+	session_show(&s->run, &snap, 1);
+	snapshot_free(&snap);
+}
+
+/* Between reports, for a --listen client. */
+static void publish(void *ctx)
+{
+	struct session *s = ctx;
+	struct lt_snapshot snap;
+
+	build_snapshot(s, &snap);
+	session_show(&s->run, &snap, 1);
 	snapshot_free(&snap);
 }
 
@@ -411,7 +423,7 @@ static int start(void *ctx)
 }
 
 static const struct session_ops process_ops = {
-	.start = start, .tick = tick, .report = report, .finish = finish,
+	.start = start, .tick = tick, .report = report, .finish = finish, .publish = publish,
 };
 
 int process_trace(const struct options *o)

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The run loop shared by every trace session (session/run.h). */
+#include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 #include "lib/clock.h"
+#include "screen/screen.h"
+#include "serve/board.h"
+#include "serve/http.h"
 #include "session/run.h"
 #include "session/tracers.h"
 
@@ -51,6 +56,18 @@ static bool target_gone(struct run *r, const struct session_ops *ops, void *s)
 	return state == TARGET_EXITED;
 }
 
+/* A live watcher's news: a client wanting fresh views, keys pressed (or
+ * a resize, which interrupts poll). True when the user quit. */
+static bool watchers(struct run *r, const struct session_ops *ops, void *s,
+		     const struct pollfd *p, int polled)
+{
+	if (board_demand(r->board) && ops->publish)
+		ops->publish(s);
+	if (r->screen && (polled < 0 || p[3].revents))
+		return !screen_input(r->screen);
+	return false;
+}
+
 /* Returns when it is time for the final report. */
 static void run_loop(struct run *r, const struct session_ops *ops, void *s, int sfd)
 {
@@ -59,17 +76,20 @@ static void run_loop(struct run *r, const struct session_ops *ops, void *s, int 
 	double end = o->duration_s ? r->start + o->duration_s : 0;
 
 	for (;;) {
-		struct pollfd p[2] = { { .fd = sfd, .events = POLLIN },
+		struct pollfd p[4] = { { .fd = sfd, .events = POLLIN },
 				       { .fd = r->target ? r->target->pidfd : -1,
-					 .events = POLLIN } };
+					 .events = POLLIN },
+				       { .fd = board_fd(r->board), .events = POLLIN },
+				       { .fd = r->screen ? 0 : -1, .events = POLLIN } };
 		double t = mono_s(), wake = next_tick;
+		int polled;
 
 		if (o->interval_s && next_table < wake)
 			wake = next_table;
 		if (end && end < wake)
 			wake = end;
-		poll(p, 2, wake > t ? (int)((wake - t) * 1000) + 1 : 0);
-		if (stop_signal(sfd) || target_gone(r, ops, s))
+		polled = poll(p, 4, wake > t ? (int)((wake - t) * 1000) + 1 : 0);
+		if (stop_signal(sfd) || target_gone(r, ops, s) || watchers(r, ops, s, p, polled))
 			return;
 		t = mono_s();
 		if (end && t >= end)
@@ -85,21 +105,74 @@ static void run_loop(struct run *r, const struct session_ops *ops, void *s, int 
 	}
 }
 
+void session_show(struct run *r, const struct lt_snapshot *snaps, int n)
+{
+	struct view *views;
+	int k = 0;
+
+	if (r->screen)
+		screen_update(r->screen, snaps, n);
+	if (!r->board)
+		return;
+	views = calloc(n ? n : 1, sizeof(*views));
+	if (!views)
+		return;
+	for (int i = 0; i < n; i++)
+		if (!view_make(&views[k], &snaps[i]))
+			k++;
+	board_publish(r->board, views, k, NULL, 0);
+}
+
+/* --listen: the server runs before anything is attached, so a port in
+ * use is bad input with nothing to undo. */
+static int serve_start(struct run *r)
+{
+	if (!r->opt->listen)
+		return 0;
+	r->board = board_new(true);
+	if (!r->board)
+		return -ENOMEM;
+	r->http = http_start(r->opt->listen, r->board);
+	return r->http ? 0 : -EINVAL;
+}
+
+static void serve_stop(struct run *r)
+{
+	http_stop(r->http);
+	board_free(r->board);
+	r->http = NULL;
+	r->board = NULL;
+}
+
 int session_run(struct run *r, const struct session_ops *ops, void *s)
 {
 	int sfd, err;
 
 	if (tracers_check_privileges(r->opt))
 		return 1;
+	/* Signals blocked first: the server's threads inherit the mask. */
 	sfd = session_signals();
+	if (serve_start(r)) {
+		serve_stop(r);
+		close(sfd);
+		return EXIT_BAD_INPUT;
+	}
 	err = ops->start(s);
 	r->start = mono_s();
+	if (!err && r->opt->screen && !(r->screen = screen_new(r->opt)))
+		err = 1;
 	if (!err) {
+		if (r->screen)	/* the first rows now, not in a second */
+			ops->report(s, false);
 		run_loop(r, ops, s, sfd);
+		/* The terminal back before the final report and its exports. */
+		screen_free(r->screen);
+		r->screen = NULL;
 		ops->tick(s);
 		ops->report(s, true);
 	}
 	ops->finish(s);
+	serve_stop(r);
 	close(sfd);
 	return err;
 }

@@ -626,59 +626,102 @@ static void write_json(const char *path, const struct lt_snapshot *snaps, int n)
 		fflush(f);
 }
 
-static void report(void *ctx, bool final)
+/* Snapshots of the processes worth showing, most leaks first: their
+ * number, or -ENOMEM; *active counts those with records. */
+static int take_snapshots(struct system *sys, struct lt_snapshot **out, int *active)
 {
-	struct system *sys = ctx;
 	struct lt_snapshot *snaps = calloc(sys->nprocs + 1, sizeof(*snaps));
-	int n = 0, gos = 0, active = 0;
+	int n = 0;
 
+	*out = snaps;
 	if (!snaps)
-		return;
+		return -ENOMEM;
 	if (sys->kmem) {
 		kmem_oldest(sys->kmem, &sys->koldest);
 		kmem_sites_read(sys->kmem, &sys->ksites);
 	}
+	*active = 0;
 	for (int i = 0; i < sys->nprocs; i++) {
 		struct proc *p = sys->procs[i];
 
-		gos += p->is_go;
 		if (!p->active || !p->sym)
 			continue;
-		active++;
+		++*active;
 		proc_snapshot(sys, p, &snaps[n]);
 		if (!worth_showing(&snaps[n])) {
 			snapshot_free(&snaps[n]);
 			continue;
 		}
-		if (sys->opt->snapshot_dir)
-			store(sys, p, &snaps[n]);
 		n++;
 	}
-	qsort(snaps, n, sizeof(*snaps), by_leaks);
-	if (final && sys->opt->out.json)
-		write_json(sys->opt->out.json, snaps, n);
-	if (!sys->opt->quiet) {
-		fprintf(sys->tables,
-			"leaktop -a after %.1fs: %d processes (%d Go), %d with records, %d to show%s\n\n",
-			mono_s() - sys->run.start, sys->nprocs, gos, active, n,
-			sys->alloc ? "" : "; memory not traced (--memory)");
-		for (int i = 0; i < n && i < sys->opt->top; i++) {
-			struct proc *p = find_proc(sys, snaps[i].pid);
-
-			render_table(sys->tables, &snaps[i], sys->opt->top);
-			if (sys->opt->interval_s && p)	/* takes the snapshot */
-				render_changes(sys->tables, &p->changes, &snaps[i], sys->opt->top);
-		}
-		if (n > sys->opt->top)
-			fprintf(sys->tables, "(%d more processes; -n to show more)\n\n",
-				n - sys->opt->top);
-	}
-	for (int i = 0; i < n; i++)
-		snapshot_free(&snaps[i]);
-	free(snaps);
 	idmap_free(&sys->koldest);
 	if (sys->kmem)
 		kmem_sites_free(&sys->ksites);
+	qsort(snaps, n, sizeof(*snaps), by_leaks);
+	return n;
+}
+
+static void snapshots_free(struct lt_snapshot *snaps, int n)
+{
+	for (int i = 0; i < n; i++)
+		snapshot_free(&snaps[i]);
+	free(snaps);
+}
+
+static void render_tables(struct system *sys, struct lt_snapshot *snaps, int n, int active)
+{
+	int gos = 0;
+
+	for (int i = 0; i < sys->nprocs; i++)
+		gos += sys->procs[i]->is_go;
+	fprintf(sys->tables,
+		"leaktop -a after %.1fs: %d processes (%d Go), %d with records, %d to show%s\n\n",
+		mono_s() - sys->run.start, sys->nprocs, gos, active, n,
+		sys->alloc ? "" : "; memory not traced (--memory)");
+	for (int i = 0; i < n && i < sys->opt->top; i++) {
+		struct proc *p = find_proc(sys, snaps[i].pid);
+
+		render_table(sys->tables, &snaps[i], sys->opt->top);
+		if (sys->opt->interval_s && p)	/* takes the snapshot */
+			render_changes(sys->tables, &p->changes, &snaps[i], sys->opt->top);
+	}
+	if (n > sys->opt->top)
+		fprintf(sys->tables, "(%d more processes; -n to show more)\n\n", n - sys->opt->top);
+}
+
+static void report(void *ctx, bool final)
+{
+	struct system *sys = ctx;
+	struct lt_snapshot *snaps;
+	int active, n = take_snapshots(sys, &snaps, &active);
+
+	if (n < 0)
+		return;
+	for (int i = 0; sys->opt->snapshot_dir && i < n; i++) {
+		struct proc *p = find_proc(sys, snaps[i].pid);
+
+		if (p)
+			store(sys, p, &snaps[i]);
+	}
+	if (final && sys->opt->out.json)
+		write_json(sys->opt->out.json, snaps, n);
+	if (!sys->opt->quiet)
+		render_tables(sys, snaps, n, active);
+	session_show(&sys->run, snaps, n);
+	snapshots_free(snaps, n);
+}
+
+/* Between reports, for a --listen client. */
+static void publish(void *ctx)
+{
+	struct system *sys = ctx;
+	struct lt_snapshot *snaps;
+	int active, n = take_snapshots(sys, &snaps, &active);
+
+	if (n >= 0) {
+		session_show(&sys->run, snaps, n);
+		snapshots_free(snaps, n);
+	}
 }
 
 /* Each tracer that loads serves the whole machine; one that cannot is
@@ -772,7 +815,7 @@ static void finish(void *ctx)
 }
 
 static const struct session_ops system_ops = {
-	.start = start, .tick = tick, .report = report, .finish = finish,
+	.start = start, .tick = tick, .report = report, .finish = finish, .publish = publish,
 };
 
 int system_trace(const struct options *o)

@@ -77,6 +77,19 @@ static int list_count(const char *dir)
 	return n;
 }
 
+int snapdir_newest(const char *dir, char *path, size_t len)
+{
+	char **names;
+	int n = list(dir, &names);
+
+	if (n > 0)
+		snprintf(path, len, "%s/%s", dir, names[n - 1]);
+	for (int i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return n > 0 ? 0 : n < 0 ? n : -ENOENT;
+}
+
 static int make_private_dir(const char *dir)
 {
 	struct stat st;

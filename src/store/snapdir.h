@@ -3,6 +3,7 @@
 #ifndef LEAKTOP_SNAPDIR_H
 #define LEAKTOP_SNAPDIR_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "model/snapshot.h"
 
@@ -13,5 +14,8 @@
  * 0, or -errno after a one-line message.
  */
 int snapdir_store(const char *dir, const struct lt_snapshot *s, uint64_t seq, int keep);
+
+/* The path of the newest snapshot in dir: 0, -ENOENT (none) or -errno. */
+int snapdir_newest(const char *dir, char *path, size_t len);
 
 #endif

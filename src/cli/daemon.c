@@ -9,11 +9,14 @@
  * A session ends with its target; SIGTERM/SIGINT stop every session, each
  * writing a last snapshot. It runs in the foreground and logs to stderr,
  * as systemd expects (scripts/leaktop.service).
+ * --listen serves each session's newest snapshot (leaktop_view_age_seconds
+ * says how old); with --all the system-wide session serves live numbers.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,7 +30,11 @@
 #include <unistd.h>
 #include "cli/options.h"
 #include "cli/daemon.h"
+#include "serve/board.h"
+#include "serve/http.h"
 #include "session/run.h"
+#include "store/snapdir.h"
+#include "store/snapfile.h"
 
 #define MAX_SESSIONS 256
 #define MAX_NAMES 32
@@ -42,11 +49,14 @@ struct daemon_opts {
 	int ncomms;
 	int all;
 	int memory;	/* with --all: trace native memory too (heavy) */
+	const char *listen;
 };
 
 struct session {
 	pid_t target;	/* the traced process */
 	pid_t child;	/* its leaktop trace session */
+	char dir[PATH_MAX];	/* its snapshots */
+	char served[PATH_MAX];	/* the snapshot file --listen serves of it */
 };
 
 static struct session sessions[MAX_SESSIONS];
@@ -54,7 +64,8 @@ static int nsessions;
 
 static const char usage[] =
 	"usage: leaktop daemon --dir DIR [--interval SECS] [--keep N]\n"
-	"                      [-p PID]... [--comm NAME]... [--all [--memory]]\n";
+	"                      [-p PID]... [--comm NAME]... [--all [--memory]]\n"
+	"                      [--listen [ADDR:]PORT]\n";
 
 static int parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -66,6 +77,7 @@ static int parse(int argc, char **argv, struct daemon_opts *o)
 		{ "comm", required_argument, NULL, 'c' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "memory", no_argument, NULL, 'm' },
+		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -104,6 +116,11 @@ static int parse(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case 'a': o->all = 1; break;
 		case 'm': o->memory = 1; break;
+		case 'l':
+			o->listen = optarg;
+			if (http_parse_listen(optarg, &(struct sockaddr_storage){ 0 }))
+				return -EINVAL;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
@@ -175,7 +192,8 @@ static void start_session(const struct daemon_opts *o, pid_t target)
 	}
 	if (child < 0)
 		return;
-	sessions[nsessions++] = (struct session){ .target = target, .child = child };
+	sessions[nsessions] = (struct session){ .target = target, .child = child };
+	snprintf(sessions[nsessions++].dir, PATH_MAX, "%s", dir);
 	fprintf(stderr, "leaktop daemon: tracing %s (pid %d) into %s\n", comm, target, dir);
 }
 
@@ -243,8 +261,16 @@ static void stop_all(void)
 static int run_system(const struct daemon_opts *o)
 {
 	char interval[32], keep[16];
-	char *argv[] = { "leaktop", "trace", "-a", "--quiet", "-i", interval, "--snapshot-dir",
-			 (char *)o->dir, "--keep", keep, o->memory ? "--memory" : NULL, NULL };
+	char *argv[16] = { "leaktop", "trace", "-a", "--quiet", "-i", interval, "--snapshot-dir",
+			   (char *)o->dir, "--keep", keep };
+	int n = 10;
+
+	if (o->memory)
+		argv[n++] = "--memory";
+	if (o->listen) {
+		argv[n++] = "--listen";
+		argv[n++] = (char *)o->listen;
+	}
 
 	snprintf(interval, sizeof(interval), "%g", o->interval_s);
 	snprintf(keep, sizeof(keep), "%d", o->keep);
@@ -254,9 +280,55 @@ static int run_system(const struct daemon_opts *o)
 	return 1;
 }
 
+static double wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A view of each session's newest snapshot, published when one changed. */
+static void publish(struct board *b)
+{
+	static int published = -1;
+	struct view *views = calloc(nsessions + 1, sizeof(*views));
+	pid_t helpers[MAX_SESSIONS];
+	bool changed = published != nsessions;
+	char path[PATH_MAX];
+	int n = 0;
+
+	for (int i = 0; i < nsessions; i++) {
+		helpers[i] = sessions[i].child;
+		if (snapdir_newest(sessions[i].dir, path, sizeof(path)))
+			path[0] = '\0';
+		changed |= strcmp(path, sessions[i].served) != 0;
+		snprintf(sessions[i].served, sizeof(path), "%s", path);
+	}
+	for (int i = 0; changed && views && i < nsessions; i++) {
+		struct snapfile *f;
+
+		if (!sessions[i].served[0] || snapfile_read(sessions[i].served, &f, NULL))
+			continue;
+		if (!view_make(&views[n], snapfile_snapshot(f))) {
+			views[n].age_s = fmax(0, wall_s() - snapfile_wall_ns(f) / 1e9);
+			n++;
+		}
+		snapfile_free(f);
+	}
+	if (!changed || !views) {
+		free(views);
+		return;
+	}
+	published = nsessions;
+	board_publish(b, views, n, helpers, nsessions);
+}
+
 int cmd_daemon(int argc, char **argv)
 {
 	struct daemon_opts o;
+	struct http_server *http = NULL;
+	struct board *board = NULL;
 	int sfd, err = parse(argc, argv, &o);
 
 	if (err)
@@ -268,7 +340,15 @@ int cmd_daemon(int argc, char **argv)
 	chmod(o.dir, 0700);
 	if (o.all)
 		return run_system(&o);
-	sfd = session_signals();
+	sfd = session_signals();	/* first: the server's threads inherit the mask */
+	if (o.listen) {	/* before any session: a port in use is bad input */
+		board = board_new(false);
+		http = board ? http_start(o.listen, board) : NULL;
+		if (!http) {
+			board_free(board);
+			return EXIT_BAD_INPUT;
+		}
+	}
 	for (int i = 0; i < o.npids; i++)
 		start_session(&o, o.pids[i]);
 	if (!o.ncomms && !nsessions) {
@@ -280,16 +360,21 @@ int cmd_daemon(int argc, char **argv)
 		struct signalfd_siginfo si;
 
 		scan(&o);
+		if (board)
+			publish(board);
 		if (poll(&p, 1, 1000) > 0 && read(sfd, &si, sizeof(si)) == sizeof(si) &&
 		    si.ssi_signo != SIGCHLD)
 			break;
 		reap();
 		if (!o.ncomms && !nsessions) {
 			fprintf(stderr, "leaktop daemon: every target has exited\n");
-			return 0;
+			break;
 		}
 	}
-	fprintf(stderr, "leaktop daemon: stopping %d sessions\n", nsessions);
+	if (nsessions)
+		fprintf(stderr, "leaktop daemon: stopping %d sessions\n", nsessions);
 	stop_all();
+	http_stop(http);
+	board_free(board);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * leaktop: subcommand dispatch, as perf and bpftool do. trace (the
- * default when no subcommand is named) traces a process; report and diff
+ * default when no subcommand is named) traces a process; top shows it on a
+ * live screen; report and diff
  * render stored snapshots; daemon traces continuously into snapshots;
  * check says which kernel features leaktop can use here.
  */
@@ -9,6 +10,7 @@
 #include "cli/check_cmd.h"
 #include "cli/daemon.h"
 #include "cli/report_cmd.h"
+#include "cli/top_cmd.h"
 #include "cli/trace_cmd.h"
 
 static const struct {
@@ -16,6 +18,7 @@ static const struct {
 	int (*fn)(int argc, char **argv);
 } cmds[] = {
 	{ "trace", cmd_trace },
+	{ "top", cmd_top },
 	{ "report", cmd_report },
 	{ "diff", cmd_diff },
 	{ "daemon", cmd_daemon },

@@ -4457,6 +4457,328 @@ def t_fuzz_smoke(ctx):
               f"make fuzz-smoke reported no fuzzing run of {t}")
 
 
+# ---------------------------------------------------------------------------
+# --listen: /metrics and /debug/pprof/ over HTTP (serve/), and leaktop top
+
+
+def http_req(port, path, method="GET", timeout=10):
+    """(status, body bytes) of one request to leaktop's server."""
+    import urllib.error
+    import urllib.request
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_listening(p, port, timeout=30):
+    """Until leaktop answers on port (and still runs)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        check(p.poll() is None, f"leaktop exited ({p.returncode}) before serving")
+        try:
+            status, _ = http_req(port, "/debug/pprof/", timeout=2)
+            if status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise TestFailure(f"leaktop did not serve on port {port} in {timeout}s")
+
+
+def metric_value(text, name, **labels):
+    """The value of the series name{labels...} in an exposition; None."""
+    for line in text.splitlines():
+        m = re.match(r"^([a-z_]+)\{(.*)\} (\S+)$", line)
+        if not m or m.group(1) != name:
+            continue
+        have = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+        if all(have.get(k) == str(v) for k, v in labels.items()):
+            return float(m.group(3))
+    return None
+
+
+def go_pprof_top(ctx, url_or_file):
+    """go tool pprof -top of a URL or a file: its stdout."""
+    env = dict(os.environ, HOME=str(ctx.tmp), GOCACHE=str(ctx.tmp / "gocache"),
+               PPROF_TMPDIR=str(ctx.tmp))
+    pr = subprocess.run(["go", "tool", "pprof", "-top", str(url_or_file)],
+                        capture_output=True, text=True, timeout=120, env=env)
+    check(pr.returncode == 0, f"go tool pprof -top {url_or_file}: status "
+          f"{pr.returncode}: {pr.stderr[-400:]}")
+    return pr.stdout
+
+
+def prometheus_query(port, q):
+    """The vector of an instant query to a Prometheus server."""
+    import urllib.parse
+    status, body = http_req(port, "/api/v1/query?query=" + urllib.parse.quote(q))
+    check(status == 200, f"Prometheus query {q}: status {status}: {body[:200]}")
+    return json.loads(body)["data"]["result"]
+
+
+def start_prometheus(ctx, target_port):
+    """Debian's Prometheus on loopback scraping 127.0.0.1:target_port every
+    second; returns its port."""
+    exe = shutil.which("prometheus")
+    check(exe, "prometheus not installed (scripts/setup.sh installs it)")
+    port = free_port()
+    cfg = ctx.tmp / "prometheus.yml"
+    cfg.write_text("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                   "scrape_configs:\n  - job_name: leaktop\n    static_configs:\n"
+                   f"      - targets: ['127.0.0.1:{target_port}']\n")
+    with open(ctx.tmp / "prometheus.err", "wb") as err:
+        ctx.popen([exe, f"--config.file={cfg}", f"--storage.tsdb.path={ctx.tmp / 'tsdb'}",
+                   f"--web.listen-address=127.0.0.1:{port}"],
+                  stdout=subprocess.DEVNULL, stderr=err)
+    return port
+
+
+def wait_prometheus(port, q, pred, timeout=30):
+    """Until the instant query q gives a vector pred accepts; that vector."""
+    deadline, last = time.monotonic() + timeout, None
+    while time.monotonic() < deadline:
+        try:
+            last = prometheus_query(port, q)
+            if pred(last):
+                return last
+        except (OSError, TestFailure, ValueError, KeyError):
+            pass
+        time.sleep(0.5)
+    raise TestFailure(f"Prometheus: {q} gave {last} for {timeout}s")
+
+
+def hostile_clients(port):
+    """Garbage, a request line never finished (slowloris) on more sockets
+    than leaktop serves at once, a huge header: returns the held sockets."""
+    held = []
+    for _ in range(40):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=2)
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            held.append(s)
+        except OSError:
+            break
+    for junk in (b"\x00\xff\x13garbage\r\n\r\n", b"GET " + b"/a" * 40000 + b" HTTP/1.1\r\n\r\n",
+                 b"GET /metrics HTTP/1.1\r\n" + b"X: " + b"y" * 100000 + b"\r\n\r\n"):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+                s.sendall(junk)
+                s.recv(100)
+        except OSError:
+            pass
+    return held
+
+
+@test("serve_prometheus")
+def t_serve_prometheus(ctx):
+    """trace --listen on leaky: the real Prometheus scrapes /metrics and
+    its API gives the leak's bytes, allocations and site; go tool pprof
+    reads /debug/pprof/heap from the URL; bad and hostile requests get
+    4xx or nothing, never a crash, and tracing goes on meanwhile."""
+    port = free_port()
+    j = ctx.tmp / "report.json"
+    # Output to files: leaky (held 60 s) inherits them, and outlives leaktop.
+    with open(ctx.tmp / "leaktop.out", "wb") as out, \
+            open(ctx.tmp / "leaktop.err", "wb") as err:
+        lt = ctx.popen([LEAKTOP, "--listen", f"127.0.0.1:{port}", "--json", j, "--",
+                        BUILD / "leaky", "--hold", "60"], stdout=out, stderr=err)
+    wait_listening(lt, port)
+    prom = start_prometheus(ctx, port)
+    v = wait_prometheus(prom, 'leaktop_memory_outstanding_bytes{job="leaktop"}',
+                        lambda v: v and float(v[0]["value"][1]) == 200000)
+    check(v[0]["metric"].get("comm") == "leaky", f"labels: {v[0]['metric']}")
+    v = prometheus_query(prom, "leaktop_memory_outstanding_allocations")
+    check(v and float(v[0]["value"][1]) == 200, f"allocations: {v}")
+    v = prometheus_query(prom, 'leaktop_memory_site_bytes{rank="1"}')
+    check(v and v[0]["metric"].get("site", "").startswith("leak_site < do_leaks")
+          and float(v[0]["value"][1]) == 200000, f"top site: {v}")
+    v = prometheus_query(prom, 'up{job="leaktop"}')
+    check(v and v[0]["value"][1] == "1", f"scrape not up: {v}")
+    out = go_pprof_top(ctx, f"http://127.0.0.1:{port}/debug/pprof/heap")
+    check(re.search(r"Total samples = 195\.31kB", out) and
+          re.search(r"195\.31kB +100% +leak_site$", out, re.M),
+          f"go tool pprof -top of /debug/pprof/heap: {out[-600:]}")
+    for path, method, want in (("/metrics", "POST", 405), ("/nope", "GET", 404),
+                               ("/debug/pprof/heap?pid=abc", "GET", 400),
+                               ("/debug/pprof/heap?pid=1", "GET", 404),
+                               ("/debug/pprof/heap?seconds=5", "GET", 400),
+                               ("/debug/pprof/heap?debug=1", "GET", 400),
+                               ("/debug/pprof/goroutine", "GET", 200)):
+        status, _ = http_req(port, path, method)
+        check(status == want, f"{method} {path}: status {status}, want {want}")
+    before = metric_value(http_req(port, "/metrics")[1].decode(), "leaktop_traced_seconds")
+    held = hostile_clients(port)
+    time.sleep(2)
+    check(lt.poll() is None, f"leaktop died under hostile clients ({lt.returncode})")
+    for s in held:
+        s.close()
+    deadline = time.monotonic() + 5
+    while True:     # their threads notice the close within a moment
+        try:
+            status, body = http_req(port, "/metrics")
+            break
+        except OSError:
+            check(time.monotonic() < deadline, "no service 5 s after the clients left")
+            time.sleep(0.2)
+    after = metric_value(body.decode(), "leaktop_traced_seconds")
+    check(status == 200 and before is not None and after is not None and after > before + 1.5,
+          f"after hostile clients: status {status}, traced {before} then {after}")
+    check(metric_value(body.decode(), "leaktop_memory_outstanding_bytes") == 200000,
+          "the numbers changed under hostile clients")
+    lt.send_signal(signal.SIGINT)
+    check(lt.wait(timeout=30) == 0, f"leaktop exit status {lt.returncode}")
+    rep = load_report(j)
+    check(site_by_caller(rep, "leak_site"), "the final report lost leak_site")
+
+
+@test("serve_daemon_go")
+def t_serve_daemon_go(ctx):
+    """daemon --listen -p of a Go program leaking goroutines: /metrics has
+    its goroutines by wait reason from the session's newest snapshot, and
+    go tool pprof -top reads /debug/pprof/goroutine (?pid=) with the
+    leaking function's count."""
+    exe = go_target()
+    t = ctx.popen([exe, "chansend", "--seconds", "3", "--forever"],
+                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    ctx.wait_ready(t, "goleaks")
+    time.sleep(3.5)       # all 30 goroutines started
+    port = free_port()
+    d = ctx.tmp / "snaps"
+    with open(ctx.tmp / "daemon.err", "wb") as err:
+        p = ctx.popen([LEAKTOP, "daemon", "--dir", d, "--interval", "1", "--listen",
+                       str(port), "-p", t.pid], stdout=subprocess.DEVNULL, stderr=err)
+    wait_listening(p, port)
+    deadline, n = time.monotonic() + 30, None
+    while time.monotonic() < deadline:
+        text = http_req(port, "/metrics")[1].decode()
+        n = metric_value(text, "leaktop_goroutines", pid=t.pid, wait="chan send")
+        if n == 3 * GO_RATE:
+            break
+        time.sleep(0.5)
+    check(n == 3 * GO_RATE, f"leaktop_goroutines chan send = {n}, want {3 * GO_RATE}")
+    age = metric_value(text, "leaktop_view_age_seconds", pid=t.pid)
+    check(age is not None and 0 <= age < 10, f"view age {age}")
+    check(metric_value(text, "leaktop_targets") is None and
+          re.search(r"^leaktop_targets 1$", text, re.M), "leaktop_targets is not 1")
+    out = go_pprof_top(ctx, f"http://127.0.0.1:{port}/debug/pprof/goroutine?pid={t.pid}")
+    m = re.search(r"^\s*\d+\s+\S+%\s+\S+%\s+(\d+)\s+\S+%\s+main\.leakySend\.func1$",
+                  out, re.M)
+    check(m and int(m.group(1)) == 3 * GO_RATE,
+          f"go tool pprof -top /debug/pprof/goroutine: {out[-800:]}")
+    for q, want in (("999999999", 404), ("-3", 400), ("", 400)):
+        status, _ = http_req(port, f"/debug/pprof/goroutine?pid={q}")
+        check(status == want, f"?pid={q}: status {status}, want {want}")
+    stop_daemon(p)
+    check(p.returncode == 0, f"daemon exit status {p.returncode}")
+
+
+@test("serve_bad_listen")
+def t_serve_bad_listen(ctx):
+    """A bad --listen, or a port in use, is bad input: exit 2, one line,
+    nothing started and nothing left loaded."""
+    before = bpf_progs()
+    for args in (["--listen", "99999", "--", BUILD / "leaky"],
+                 ["--listen", "nohost:80", "--", BUILD / "leaky"],
+                 ["daemon", "--dir", ctx.tmp / "d", "--listen", "x", "-p", "1"]):
+        r = ctx.leaktop(args, timeout=20)
+        check(r.rc == 2 and len(r.err.strip().splitlines()) == 1,
+              f"{args}: status {r.rc}, stderr {r.err!r}")
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        mark = ctx.tmp / "started"
+        r = ctx.leaktop(["--listen", str(port), "--", "/bin/sh", "-c", f"touch {mark}"],
+                        timeout=20)
+        check(r.rc == 2 and "listen" in r.err, f"port in use: status {r.rc}: {r.err!r}")
+        check(not mark.exists(), "the command ran though leaktop could not listen")
+    assert_no_new_progs(before)
+
+
+def tmux(*args):
+    return subprocess.run(["tmux", "-L", "leaktop-test", *map(str, args)],
+                          capture_output=True, text=True, timeout=10)
+
+
+def tmux_screen(pred, what, timeout=15):
+    """Until the pane's text satisfies pred; the text."""
+    deadline, text = time.monotonic() + timeout, ""
+    while time.monotonic() < deadline:
+        text = tmux("capture-pane", "-p", "-t", "lt").stdout
+        if pred(text):
+            return text
+        time.sleep(0.2)
+    raise TestFailure(f"screen never showed {what}:\n{text}")
+
+
+@test("top_tmux")
+def t_top_tmux(ctx):
+    """leaktop top in a real terminal (tmux, 80x24): the unjoined threads
+    of threads_unjoined as a LEAK row first, the views and sort keys, the
+    full stack on Enter, resizes, and q: exit 0 with the --json report.
+    Without a terminal: one line, exit 2."""
+    check(shutil.which("tmux"), "tmux not installed (scripts/setup.sh installs it)")
+    r = ctx.leaktop(["top", "--", BUILD / "leaky"], timeout=20)
+    check(r.rc == 2 and len(r.err.strip().splitlines()) == 1 and "terminal" in r.err,
+          f"top without a terminal: status {r.rc}: {r.err!r}")
+    j, rc = ctx.tmp / "top.json", ctx.tmp / "top.rc"
+    cmd = (f"{LEAKTOP} top --min-block 1 --json {j} -- {BUILD / 'threads_unjoined'} "
+           f"--hold 60 2>{ctx.tmp / 'top.err'}; echo $? > {rc}; sleep 30")
+    tmux("kill-server")
+    started = tmux("new-session", "-d", "-s", "lt", "-x", "80", "-y", "24", cmd)
+    check(started.returncode == 0, f"tmux: {started.stderr}")
+    try:
+        first = tmux_screen(lambda t: re.search(r"^LEAK thread unjoined .* 5 .*spawn_unjoined",
+                                                t, re.M), "the unjoined LEAK row")
+        rows = [l for l in first.splitlines()[3:] if l.strip()]
+        check(rows[0].startswith("LEAK thread unjoined"), f"leak not first:\n{first}")
+        check(all(len(l) <= 80 for l in first.splitlines()), "lines wider than 80")
+        check("q quit" in first.splitlines()[-1], f"no key line at the bottom:\n{first}")
+        tmux("send-keys", "-t", "lt", "f")
+        text = tmux_screen(lambda t: "view fds" in t, "the fds view")
+        check(not re.search(r"^\S* *thread", text, re.M) and "fd " in text,
+              f"fds view shows other rows:\n{text}")
+        tmux("send-keys", "-t", "lt", "m")
+        tmux_screen(lambda t: "view memory" in t and "thread unjoined" not in t,
+                    "the memory view without thread rows")
+        tmux("send-keys", "-t", "lt", "t")
+        text = tmux_screen(lambda t: "view threads" in t, "the threads view")
+        check("fd " not in text.split("SITE", 1)[1], f"threads view shows fds:\n{text}")
+        tmux("send-keys", "-t", "lt", "s")
+        tmux_screen(lambda t: "sort size" in t, "sort size")
+        tmux("send-keys", "-t", "lt", "s")
+        tmux_screen(lambda t: "sort growth" in t, "sort growth")
+        tmux("send-keys", "-t", "lt", "Enter")
+        text = tmux_screen(lambda t: "stack (innermost first):" in t, "the full stack")
+        check("spawn_unjoined (threads_unjoined.c:" in text and "never joined" in text,
+              f"detail without stack or verdict:\n{text}")
+        tmux("send-keys", "-t", "lt", "Escape")
+        tmux_screen(lambda t: "KIND" in t and "BYTES" in t, "the table again")
+        tmux("resize-window", "-t", "lt", "-x", "120", "-y", "30")
+        text = tmux_screen(lambda t: re.search(r"spawn_unjoined < main < .{20,}", t),
+                           "the wider site column at 120x30")
+        tmux("resize-window", "-t", "lt", "-x", "50", "-y", "12")
+        tmux_screen(lambda t: "terminal too small" in t, "too small at 50x12")
+        tmux("resize-window", "-t", "lt", "-x", "80", "-y", "24")
+        tmux_screen(lambda t: "thread unjoined" in t, "the table at 80x24 again")
+        tmux("send-keys", "-t", "lt", "q")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not (rc.exists() and rc.read_text().strip()):
+            time.sleep(0.2)
+        check(rc.exists() and rc.read_text().strip() == "0",
+              f"top exit status {rc.read_text() if rc.exists() else 'none'}: "
+              f"{(ctx.tmp / 'top.err').read_text(errors='replace')[-400:]}")
+    finally:
+        ctx.leaktop_errs.append((["top"], ctx.tmp / "top.err"))
+        tmux("kill-server")
+    rep = load_report(j)
+    total = sum(g["count"] for g in thread_groups(rep, "unjoined"))
+    check(total == 5, f"--json after q: {total} unjoined threads, want 5")
+
+
 # The fuzzers carry their own sanitizers: the sanitized pass leaves them out.
 if not os.environ.get("LEAKTOP_SAN_PASS"):
     test("fuzz_smoke", needs_tool=False)(t_fuzz_smoke)

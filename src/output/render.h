@@ -47,6 +47,11 @@ const char *export_subsection(enum lt_section sec, const struct lt_group *g);
  */
 const char *export_frame_name(char *buf, size_t len, const struct lt_frame *fr);
 
+/* The index of a stack's first frame of the program's own, past the
+ * library and runtime frames it begins with (malloc, pthread_create,
+ * runtime.gopark); its last frame if all are. */
+int export_own_frames(const struct lt_stack *st);
+
 /* Folded stacks, one "root;...;leaf weight" line per distinct stack. */
 void render_folded(FILE *f, const struct lt_snapshot *s, enum lt_weight w);
 /*

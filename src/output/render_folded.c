@@ -118,6 +118,26 @@ const char *export_frame_name(char *buf, size_t len, const struct lt_frame *fr)
 	return clean(buf, len, raw);
 }
 
+/* Where the program's own frames start: past the library or runtime
+ * frames the stack begins with (malloc, pthread_create, runtime.gopark). */
+int export_own_frames(const struct lt_stack *st)
+{
+	int i = 0;
+
+	for (; st && i + 1 < st->nframes; i++) {
+		const struct lt_frame *fr = &st->frames[i];
+		bool lib = fr->module && (!strncmp(fr->module, "/lib", 4) ||
+					  !strncmp(fr->module, "/usr/lib", 8));
+		bool rt = fr->function && (!strncmp(fr->function, "runtime.", 8) ||
+					   !strncmp(fr->function, "sync.", 5) ||
+					   !strncmp(fr->function, "internal/", 9));
+
+		if (!lib && !rt)
+			break;
+	}
+	return i;
+}
+
 struct folded_line {
 	char *stack;
 	int64_t weight;

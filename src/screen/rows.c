@@ -79,33 +79,13 @@ static int add_frames(struct row *w, const struct lt_stack *st, const char *titl
 	return 0;
 }
 
-/* Where the program's own frames start: past the library or runtime
- * frames the stack begins with (malloc, pthread_create, runtime.gopark). */
-static int own_frames(const struct lt_stack *st)
-{
-	int i = 0;
-
-	for (; st && i + 1 < st->nframes; i++) {
-		const struct lt_frame *fr = &st->frames[i];
-		bool lib = fr->module && (!strncmp(fr->module, "/lib", 4) ||
-					  !strncmp(fr->module, "/usr/lib", 8));
-		bool rt = fr->function && (!strncmp(fr->function, "runtime.", 8) ||
-					   !strncmp(fr->function, "sync.", 5) ||
-					   !strncmp(fr->function, "internal/", 9));
-
-		if (!lib && !rt)
-			break;
-	}
-	return i;
-}
-
 static void site_of(struct row *w, const struct lt_stack *st)
 {
 	char name[128];
 	size_t o = 0;
 
 	snprintf(w->site, sizeof(w->site), "[unknown stack]");
-	for (int i = own_frames(st), k = 0; st && i < st->nframes && k < 4; i++, k++)
+	for (int i = export_own_frames(st), k = 0; st && i < st->nframes && k < 4; i++, k++)
 		o += snprintf(w->site + o, sizeof(w->site) - o, "%s%s", k ? " < " : "",
 			      export_frame_name(name, sizeof(name), &st->frames[i]));
 }

@@ -108,10 +108,11 @@ static const char *label_value(char *buf, size_t len, const char *s)
 	return buf;
 }
 
-/* "leak_site < do_leaks < main": up to three frames from skip on. */
-static const char *site_label(char *buf, size_t len, const struct lt_stack *st, int skip)
+/* "leak_site < do_leaks < main": up to three of the program's frames. */
+static const char *site_label(char *buf, size_t len, const struct lt_stack *st)
 {
 	char name[128], raw[256] = "";
+	int skip = export_own_frames(st);
 	size_t o = 0;
 
 	for (int i = skip; st && i < st->nframes && i < skip + 3 && o < sizeof(raw); i++)
@@ -125,13 +126,13 @@ static const char *site_label(char *buf, size_t len, const struct lt_stack *st, 
 /* The largest groups of a section, by bytes (w) or count, as site gauges.
  * Groups come sorted (memory and Go heap by bytes, fds leaks first). */
 static void top_sites(struct collector *c, enum family f, const struct lt_group *g, int n,
-		      bool bytes, int skip)
+		      bool bytes)
 {
 	char site[VIEW_LABELS - 24];
 
 	for (int i = 0; i < n && i < METRICS_TOP_SITES; i++)
 		add(c, f, bytes ? g[i].bytes : g[i].count, "rank=\"%d\",site=\"%s\"", i + 1,
-		    site_label(site, sizeof(site), g[i].stack, skip));
+		    site_label(site, sizeof(site), g[i].stack));
 }
 
 static void lost(struct collector *c, const char *tracer, const struct lt_lost_counts *l)
@@ -212,7 +213,7 @@ int metrics_collect(struct view *v, const struct lt_snapshot *s)
 	if (!s->no_memory) {
 		add(&c, F_MEM_BYTES, s->bytes, NULL);
 		add(&c, F_MEM_ALLOCS, s->count, NULL);
-		top_sites(&c, F_MEM_SITE, s->groups, s->ngroups, true, 1);
+		top_sites(&c, F_MEM_SITE, s->groups, s->ngroups, true);
 		lost(&c, "memory", &s->lost);
 		add(&c, F_LEAKS, leaks(s->groups, s->ngroups), "section=\"memory\"");
 	}
@@ -232,13 +233,13 @@ int metrics_collect(struct view *v, const struct lt_snapshot *s)
 		}
 		add(&c, F_GOHEAP, inuse, NULL);
 		add(&c, F_GOHEAP_PENDING, pending, NULL);
-		top_sites(&c, F_GOHEAP_SITE, s->hsites, s->nhsites, true, 0);
+		top_sites(&c, F_GOHEAP_SITE, s->hsites, s->nhsites, true);
 		lost(&c, "go_heap", &s->hlost);
 	}
 	if (s->has_fds) {
 		add(&c, F_FDS_OPEN, s->fds_open, NULL);
 		by_name(&c, F_FDS, "kind", s->fgroups, s->nfgroups, fd_kind);
-		top_sites(&c, F_FD_SITE, s->fgroups, s->nfgroups, false, 0);
+		top_sites(&c, F_FD_SITE, s->fgroups, s->nfgroups, false);
 		lost(&c, "fds", &s->flost);
 		add(&c, F_LEAKS, leaks(s->fgroups, s->nfgroups), "section=\"fds\"");
 	}

@@ -5,7 +5,8 @@
  * (';', spaces, '<', '&', newlines, a byte that is not UTF-8), frames
  * without a function, an empty stack and two groups that fold to one line.
  * The pprof files are read back by the system's `go tool pprof`, the SVG by
- * python3's xml.dom.minidom. Prints "ok NAME" or "FAIL NAME: why" per check
+ * python3's xml.dom.minidom. The same snapshot as /metrics (serve/) and as
+ * leaktop top's rows (screen/rows.c). Prints "ok NAME" or "FAIL NAME: why" per check
  * and returns the number of failures.
  */
 #include <errno.h>
@@ -16,6 +17,9 @@
 #include <sys/wait.h>
 #include "check.h"
 #include "output/render.h"
+#include "screen/rows.h"
+#include "serve/board.h"
+#include "serve/metrics.h"
 
 int render_tests(const char *tmpdir);
 
@@ -290,7 +294,7 @@ static int count_prefixes(const char *text, int per_section[LT_S_N])
 static void test_folded(const struct lt_snapshot *s)
 {
 	char *text = render_to_string(s, LT_W_BYTES), *copy, *save = NULL, why[512] = "";
-	int64_t got[LT_S_N] = { 0 }, want[LT_S_N];
+	int64_t got[LT_S_N] = { 0 }, want[LT_S_N] = { 0 };
 	int lines = 0, bad = 0, unrooted = 0, dups = 0;
 	char *prev = NULL;
 
@@ -561,6 +565,143 @@ static void test_svg(const char *tmpdir, const struct lt_snapshot *s)
 	}
 }
 
+/* The value of the series starting with prefix ("name{...labels"). */
+static double series_value(const char *text, const char *prefix, bool *found)
+{
+	const char *p = text;
+
+	*found = false;
+	while ((p = strstr(p, prefix))) {
+		if (p == text || p[-1] == '\n') {
+			const char *v = strstr(p, "} ");
+
+			*found = v && v < strchr(p, '\n');
+			return *found ? strtod(v + 2, NULL) : 0;
+		}
+		p++;
+	}
+	return 0;
+}
+
+/* Every line a comment, "name{labels} value" or "name value"; HELP once
+ * per family. */
+static bool exposition_ok(const char *text, char *why, size_t len)
+{
+	const char *line = text;
+
+	while (*line) {
+		const char *nl = strchr(line, '\n'), *close;
+		char name[128], head[160];
+
+		if (!nl) {
+			snprintf(why, len, "no newline at the end");
+			return false;
+		}
+		if (!strncmp(line, "# HELP ", 7)) {
+			sscanf(line + 7, "%127s", name);
+			snprintf(head, sizeof(head), "# HELP %s ", name);
+			if (strstr(nl, head)) {
+				snprintf(why, len, "HELP of %s twice", name);
+				return false;
+			}
+		} else if (line[0] != '#') {
+			size_t n = strspn(line, "abcdefghijklmnopqrstuvwxyz_");
+
+			close = memchr(line, '}', nl - line);
+			if (!n || (line[n] == '{' ? !close || close[1] != ' ' : line[n] != ' ')) {
+				snprintf(why, len, "bad series line %.*s", (int)(nl - line), line);
+				return false;
+			}
+		}
+		line = nl + 1;
+	}
+	return true;
+}
+
+static void test_metrics(void)
+{
+	struct generation g = { .refs = 1, .nviews = 1 };
+	struct bytebuf out = { 0 };
+	struct view v;
+	struct snap x;
+	char why[256] = "";
+	bool found;
+	double val;
+	int err;
+
+	snap_build(&x, 40960);
+	err = view_make(&v, &x.s);
+	unit_check(!err && v.heap.len > 20 && v.counts.len > 20, "metrics_view",
+		   "view_make: %d, profiles of %zu and %zu bytes", err, v.heap.len, v.counts.len);
+	if (err)
+		return;
+	g.views = &v;
+	metrics_render(&out, &g);
+	bytebuf_put(&out, "", 1);
+	unit_check(!out.err && exposition_ok((char *)out.p, why, sizeof(why)), "metrics_format",
+		   "%s", why);
+	val = series_value((char *)out.p, "leaktop_memory_outstanding_bytes{pid=\"4242\"", &found);
+	unit_check(found && val == x.s.bytes, "metrics_bytes", "found %d, %g != %ld", found,
+		   val, (long)x.s.bytes);
+	val = series_value((char *)out.p, "leaktop_goroutines{pid=\"4242\",comm=\"le<a>k&y\","
+			   "wait=\"chan send\"", &found);
+	unit_check(found && val == 100, "metrics_goroutines", "found %d, %g", found, val);
+	unit_check(strstr((char *)out.p, "wait=\"odd <wait>; & co\\n\"") != NULL,
+		   "metrics_escape", "a newline in a label value is not escaped");
+	val = series_value((char *)out.p, "leaktop_threads{pid=\"4242\",comm=\"le<a>k&y\","
+			   "state=\"unjoined\"", &found);
+	unit_check(found && val == 5, "metrics_threads", "found %d, %g", found, val);
+	val = series_value((char *)out.p, "leaktop_memory_site_bytes{pid=\"4242\",comm=\"le<a>k&y\","
+			   "rank=\"1\",site=\"leak_site < worker_loop < main\"", &found);
+	unit_check(found && val == 40960, "metrics_site", "found %d, %g", found, val);
+	bytebuf_free(&out);
+	view_free(&v);
+}
+
+static const struct row *row_named(const struct rows *r, const char *kind, const char *site)
+{
+	for (int i = 0; i < r->n; i++)
+		if (!strcmp(r->v[i].kind, kind) && !strncmp(r->v[i].site, site, strlen(site)))
+			return &r->v[i];
+	return NULL;
+}
+
+static void test_rows(void)
+{
+	struct rows r = { 0 };
+	const struct row *w;
+	struct snap a, b;
+	int mem = 0, err;
+
+	snap_build(&a, 40960);
+	snap_build(&b, 40960 + 10240);
+	err = rows_update(&r, &a.s, 1, 100.0);
+	err = err ? err : rows_update(&r, &b.s, 1, 101.0);
+	unit_check(!err && r.n == NMEM + NTHR + NGOR + NHEAP, "rows_all", "%d rows, err %d", r.n,
+		   err);
+	w = row_named(&r, "memory", "leak_site < worker_loop");
+	/* 10 KiB in 1 s, smoothed with tau 5 s: 10240 * (1 - e^-0.2) = 1856 */
+	unit_check(w && w->growth > 1800 && w->growth < 1900, "rows_growth", "growth %g",
+		   w ? w->growth : -1);
+	w = row_named(&r, "go_heap", "");
+	unit_check(w && w->growth == 0, "rows_steady", "growth of an unchanged group %g",
+		   w ? w->growth : -1);
+	rows_sort(&r, RS_LEAKS);
+	unit_check(r.v[0].leak && r.v[1].leak && !r.v[2].leak, "rows_leaks_first",
+		   "rows 0-2 leak: %d %d %d", r.v[0].leak, r.v[1].leak, r.v[2].leak);
+	rows_sort(&r, RS_GROWTH);
+	unit_check(!strcmp(r.v[0].kind, "memory") && r.v[0].growth > 0, "rows_by_growth",
+		   "first %s %g", r.v[0].kind, r.v[0].growth);
+	for (int i = 0; i < r.n; i++)
+		mem += rows_in_view(&r.v[i], RV_MEMORY);
+	unit_check(mem == NMEM + NHEAP, "rows_view", "%d rows in the memory view", mem);
+	w = row_named(&r, "goroutines:chan send", "");
+	for (int i = 0; w && i < w->nframes; i++)
+		mem += !strcmp(w->frames[i], "created by:") && i + 1 < w->nframes;
+	unit_check(mem == NMEM + NHEAP + 1, "rows_created_by", "goroutine rows list their creator");
+	rows_free(&r);
+}
+
 int render_tests(const char *tmpdir)
 {
 	struct snap x;
@@ -570,5 +711,7 @@ int render_tests(const char *tmpdir)
 	test_folded(&x.s);
 	test_pprof(tmpdir);
 	test_svg(tmpdir, &x.s);
+	test_metrics();
+	test_rows();
 	return unit_failures - before;
 }

@@ -18,6 +18,8 @@
 #include "target/procmaps.h"
 #include "output/render.h"
 #include "symbols/symbolize.h"
+#include "serve/http.h"
+#include <arpa/inet.h>
 
 #include "check.h"
 
@@ -169,6 +171,35 @@ static int parse(const char *line, struct options *o)
 	return options_parse(argc, argv, o);
 }
 
+static void test_listen(void)
+{
+	static const struct {
+		const char *arg;
+		int family, port;
+	} cases[] = {
+		{ "9187", AF_INET, 9187 }, { ":80", AF_INET, 80 }, { "0.0.0.0:1", AF_INET, 1 },
+		{ "[::1]:9000", AF_INET6, 9000 }, { "::1:9000", AF_INET6, 9000 },
+		{ "0", 0, 0 }, { "65536", 0, 0 }, { "host:80", 0, 0 }, { "1.2.3.4:", 0, 0 },
+		{ "", 0, 0 }, { "[::1]", 0, 0 }, { "80x", 0, 0 },
+	};
+	struct sockaddr_storage ss;
+	struct options o_listen;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = http_parse_listen(cases[i].arg, &ss);
+		int port = ntohs(ss.ss_family == AF_INET6 ?
+				 ((struct sockaddr_in6 *)&ss)->sin6_port :
+				 ((struct sockaddr_in *)&ss)->sin_port);
+
+		unit_check(cases[i].family ? !err && ss.ss_family == cases[i].family &&
+					     port == cases[i].port : err == -EINVAL,
+			   "options_listen", "'%s': %d, family %d port %d", cases[i].arg, err,
+			   ss.ss_family, port);
+	}
+	check(parse("leaktop --listen 9 -p 1", &o_listen) == 0 && o_listen.listen &&
+		      !strcmp(o_listen.listen, "9"), "options_listen_parsed", "not kept");
+}
+
 static void test_options(void)
 {
 	struct options o;
@@ -185,6 +216,7 @@ static void test_options(void)
 	check(parse("leaktop", &o) == -EINVAL, "options_no_target", "accepted");
 	check(parse("leaktop -p 1 -- ls", &o) == -EINVAL, "options_both_targets", "accepted");
 	check(parse("leaktop --bogus -p 1", &o) == -EINVAL, "options_unknown", "accepted");
+	test_listen();
 	fclose(stderr);
 	stderr = saved;
 }

@@ -4782,6 +4782,9 @@ def t_top_tmux(ctx):
 # The fuzzers carry their own sanitizers: the sanitized pass leaves them out.
 if not os.environ.get("LEAKTOP_SAN_PASS"):
     test("fuzz_smoke", needs_tool=False)(t_fuzz_smoke)
+# With --san the VM test runs in a pass of its own beside the sanitized pass
+# (the guest takes one core for ~90 s; the passes run a test at a time).
+if not os.environ.get("LEAKTOP_SAN_PASS") and not os.environ.get("LEAKTOP_VM_APART"):
     test("vm_kernel_6_1", needs_tool=False)(t_vm_kernel_6_1)
 
 # The sanitized pass leaves out tests that take leaktop's userspace through
@@ -4798,7 +4801,9 @@ if not os.environ.get("LEAKTOP_SAN_PASS"):
 # - storm_lost_exact counts in BPF what storm_million drains the same way;
 # - go_goker blocks goroutines in every way go_chanrecv, go_mutex and
 #   go_waitgroup do; the _nofp thread tests unwind in BPF what their
-#   frame-pointer twins unwind the same way in userspace.
+#   frame-pointer twins unwind the same way in userspace;
+# - serve_daemon_go serves snapshots read back as report does, through the
+#   views serve_prometheus makes.
 SAN_LEFT_OUT = (
     "go_esbuild", "go_esbuild_heap", "go_lefthook",
     "kill_go", "kill_attached", "kill_launched", "daemon_killed",
@@ -4807,6 +4812,7 @@ SAN_LEFT_OUT = (
     "fallback_leaky_cmd", "fallback_threads_unjoined", "storm_lost_exact",
     "go_chanrecv", "go_mutex", "go_waitgroup",
     "threads_stuck_nofp", "threads_unjoined_nofp",
+    "serve_daemon_go",
 )
 if os.environ.get("LEAKTOP_SAN_PASS"):
     TESTS[:] = [t for t in TESTS if t[0] not in SAN_LEFT_OUT]
@@ -4814,10 +4820,16 @@ if os.environ.get("LEAKTOP_SAN_PASS"):
 
 
 
-def run_pass(label, argv, env, prefix):
+def run_pass(label, argv, env, prefix, out=None):
     """One run of this script as a child, its output passed through with
-    prefix on the test names. Returns its (passed, failed)."""
-    print(f"== {label} ==", flush=True)
+    prefix on the test names (into the list out instead, when given, for
+    a pass run in a thread). Returns its (passed, failed)."""
+    def say(ln):
+        if out is None:
+            print(ln, flush=True)
+        else:
+            out.append(ln)
+    say(f"== {label} ==")
     t0 = time.monotonic()
     p = subprocess.Popen([sys.executable, __file__, *argv], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -4831,15 +4843,15 @@ def run_pass(label, argv, env, prefix):
             counts = int(m.group(1)), int(m.group(2))
         elif prefix and ln.startswith(("PASS ", "FAIL ")):
             ln = ln[:5] + prefix + ln[5:]
-        print(ln, flush=True)
+        say(ln)
     p.wait()
-    print(f"== {label}: {time.monotonic() - t0:.0f} s ==", flush=True)
+    say(f"== {label}: {time.monotonic() - t0:.0f} s ==")
     if not counts:
-        print(f"FAIL {prefix}run: ended (status {p.returncode}) without "
-              "a summary line", flush=True)
+        say(f"FAIL {prefix}run: ended (status {p.returncode}) without "
+            "a summary line")
         return 0, 1
     if p.returncode != 0 and not counts[1]:
-        print(f"FAIL {prefix}run: exit status {p.returncode}", flush=True)
+        say(f"FAIL {prefix}run: exit status {p.returncode}")
         return counts[0], 1
     return counts
 
@@ -4864,12 +4876,23 @@ def main_san(argv):
                LEAKTOP_SAN_PASS="1",
                # The Go census under ASan for 10 s.
                LEAKTOP_GO_SOAK_S=os.environ.get("LEAKTOP_GO_SOAK_S", "10"))
-    counts = []
+    apart = dict(os.environ, LEAKTOP_VM_APART="1")
+    counts, vm_out, vm = [], [], None
+    patterns = [a for a in argv if not a.startswith("-")]
     try:
-        counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, os.environ, ""))
+        counts.append(run_pass(f"pass 1: {LEAKTOP}", argv, apart, ""))
         counts.append(san_preflight(san["LEAKTOP"]))
+        if not patterns or any(re.search(p, "vm_kernel_6_1") for p in patterns):
+            vm = threading.Thread(target=lambda: counts.append(run_pass(
+                "pass vm: Debian's 6.1 kernel in QEMU", ["^vm_kernel_6_1$"],
+                os.environ, "vm/", vm_out)))
+            vm.start()
         counts.append(run_pass(f"pass 2: {san['LEAKTOP']} (ASan, UBSan, "
                                "LSan)", argv, san, "san/"))
+        if vm:
+            vm.join()
+            for ln in vm_out:
+                print(ln, flush=True)
     except KeyboardInterrupt:
         print("FAIL interrupted: test run interrupted", flush=True)
         counts.append((0, 1))

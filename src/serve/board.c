@@ -105,7 +105,8 @@ void board_publish(struct board *b, struct view *views, int n, const pid_t *help
 	g->nviews = n;
 	if (nhelpers > (int)(sizeof(g->helpers) / sizeof(g->helpers[0])))
 		nhelpers = sizeof(g->helpers) / sizeof(g->helpers[0]);
-	memcpy(g->helpers, helpers, nhelpers * sizeof(*helpers));
+	for (int i = 0; i < nhelpers; i++)
+		g->helpers[i] = helpers[i];
 	g->nhelpers = nhelpers;
 	pthread_mutex_lock(&b->lock);
 	old = b->gen;

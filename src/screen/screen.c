@@ -27,6 +27,8 @@ struct screen {
 	bool detail;		/* the selected row's full stack is open */
 	int detail_first;	/* its first line shown */
 	const struct options *opt;
+	int saved_stderr;	/* the terminal's; stderr goes to log meanwhile */
+	FILE *log;
 };
 
 int screen_check_tty(void)
@@ -36,6 +38,38 @@ int screen_check_tty(void)
 	fprintf(stderr, "leaktop: top needs a terminal on stdin and stdout (use leaktop trace "
 		"for tables, --json for a report)\n");
 	return -ENOTTY;
+}
+
+/* What leaktop says while the screen is up would scribble over it: kept
+ * in a file and printed when the terminal is back. */
+static void hold_stderr(struct screen *sc)
+{
+	fflush(stderr);
+	sc->saved_stderr = -1;
+	sc->log = tmpfile();
+	if (!sc->log)
+		return;
+	sc->saved_stderr = dup(2);
+	if (sc->saved_stderr < 0 || dup2(fileno(sc->log), 2) < 0) {
+		fclose(sc->log);
+		sc->log = NULL;
+	}
+}
+
+static void release_stderr(struct screen *sc)
+{
+	char buf[4096];
+	size_t n;
+
+	if (!sc->log)
+		return;
+	fflush(stderr);
+	dup2(sc->saved_stderr, 2);
+	close(sc->saved_stderr);
+	rewind(sc->log);
+	while ((n = fread(buf, 1, sizeof(buf), sc->log)) > 0)
+		fwrite(buf, 1, n, stderr);
+	fclose(sc->log);
 }
 
 struct screen *screen_new(const struct options *o)
@@ -58,6 +92,7 @@ struct screen *screen_new(const struct options *o)
 	keypad(stdscr, TRUE);
 	set_escdelay(25);
 	curs_set(0);
+	hold_stderr(sc);
 	return sc;
 }
 
@@ -67,6 +102,7 @@ void screen_free(struct screen *sc)
 		return;
 	endwin();
 	delscreen(sc->term);
+	release_stderr(sc);
 	rows_free(&sc->rows);
 	free(sc);
 }

@@ -16,6 +16,7 @@
 #include "task_local.bpf.h"
 
 #define MAP_ANONYMOUS 0x20
+#define PROT_NONE 0
 #define PAGE_MASK_4K 4095ULL
 char LICENSE[] SEC("license") = "GPL";
 
@@ -66,6 +67,17 @@ const volatile __u64 sample_bytes;
  * allocations are left out. */
 const volatile bool all_procs;
 const volatile __u32 self_tgid;
+/*
+ * Session links (alloc_session): an unsampled call smaller than this skips
+ * its return trap (0: every call keeps it). 128 KiB is glibc's smallest
+ * mmap threshold (malloc/malloc.c DEFAULT_MMAP_THRESHOLD_MIN): a smaller
+ * call maps no chunk of its own, so nothing nests in it but arena
+ * reservations, which are PROT_NONE and not counted by alloc_session.
+ */
+const volatile __u64 session_skip_max;
+
+/* Linux 6.13; weak: the program is not loaded where it is missing. */
+extern bool bpf_session_is_return(void) __ksym __weak;
 
 static __always_inline __u32 current_tgid(void)
 {
@@ -244,14 +256,25 @@ static __always_inline __u32 take_sample(struct lt_inflight *f, __u32 kind, __u6
 	return 1;
 }
 
+/* Session mode: nothing for the return to do (not tracked, no old block,
+ * nothing that can nest but reservations). */
+static __always_inline int skips_return(struct lt_inflight *f, __u32 kind, __u64 size)
+{
+	if (!session_skip_max || f->sampled || f->has_old || size >= session_skip_max)
+		return 0;
+	return kind != LT_MMAP && kind != LT_MREMAP && kind != LT_MUNMAP &&
+	       kind != LT_PTHREAD_CREATE;
+}
+
+/* 0: its return must run (a session skips it on 1). */
 static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size, __u64 arg,
-				    int take_old)
+				    int take_old, bool session)
 {
 	struct lt_inflight *f = current_call(1);
 
 	if (!f) {
 		lt_count_lost(&lost, LT_LOST_INFLIGHT_FULL);
-		return 0;
+		return 1;
 	}
 	if (in_call(f)) {	/* called from inside another allocator call */
 		f->depth++;
@@ -267,6 +290,8 @@ static __always_inline int on_entry(struct pt_regs *ctx, __u32 kind, __u64 size,
 	 * allocation of the same address on another thread is not lost; the
 	 * record is put back at return if the call fails. */
 	f->has_old = take_old && arg ? take(arg, &f->old) : 0;
+	if (session && skips_return(f, kind, size))
+		return 1;
 	f->start_ns = bpf_ktime_get_ns();	/* also the block's birth time */
 	f->active = 1;
 	return 0;
@@ -277,8 +302,9 @@ static __always_inline int nest_only(void)
 {
 	struct lt_inflight *cur = current_call(0);
 
-	if (in_call(cur))
-		cur->depth++;
+	if (!in_call(cur))
+		return 1;
+	cur->depth++;
 	return 0;
 }
 
@@ -293,7 +319,7 @@ static __always_inline int on_free(__u64 ptr)
 		return 0;
 	if (take(ptr, &a))
 		uncharge(&a);
-	return 0;
+	return 1;
 }
 
 static __always_inline __u64 pages(__u64 len)
@@ -307,13 +333,13 @@ static __always_inline __u64 pages(__u64 len)
  * entry probes of an object go in one uprobe_multi link, detached with one
  * grace period instead of one each (0.15 s each measured here).
  */
-SEC("uprobe")
-int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+static __always_inline int entry(struct pt_regs *ctx, __u64 a0, __u64 a1, __u64 a2, __u64 a3,
+				 bool session)
 {
 	__u32 kind = (__u32)bpf_get_attach_cookie(ctx);
 
 	if (all_procs ? current_tgid() == self_tgid : other_program())
-		return 0;
+		return 1;
 	switch (kind) {
 	case LT_FREE:
 		return on_free(a0);
@@ -322,30 +348,37 @@ int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
 	case LT_PVALLOC:
 	case LT_NEW:
 	case LT_NEW_ARRAY:
-		return on_entry(ctx, kind, a0, 0, 0);
+		return on_entry(ctx, kind, a0, 0, 0, session);
 	case LT_ALIGNED_ALLOC:
 	case LT_MEMALIGN:	/* (alignment, size) */
-		return on_entry(ctx, kind, a1, 0, 0);
+		return on_entry(ctx, kind, a1, 0, 0, session);
 	case LT_CALLOC:
-		return on_entry(ctx, kind, a0 * a1, 0, 0);
+		return on_entry(ctx, kind, a0 * a1, 0, 0, session);
 	case LT_REALLOC:
-		return on_entry(ctx, kind, a1, a0, 1);
+		return on_entry(ctx, kind, a1, a0, 1, session);
 	case LT_REALLOCARRAY:
-		return on_entry(ctx, kind, a1 * a2, a0, 1);
+		return on_entry(ctx, kind, a1 * a2, a0, 1, session);
 	case LT_POSIX_MEMALIGN:	/* (memptr, alignment, size) */
-		return on_entry(ctx, kind, a2, a0, 0);
+		return on_entry(ctx, kind, a2, a0, 0, session);
 	case LT_MMAP:		/* (addr, len, prot, flags, ...) */
-		if (!(a3 & MAP_ANONYMOUS))
+		if (!(a3 & MAP_ANONYMOUS) || (session && a2 == PROT_NONE))
 			return nest_only();
-		return on_entry(ctx, kind, pages(a1), 0, 0);
+		return on_entry(ctx, kind, pages(a1), 0, 0, session);
 	case LT_MREMAP:		/* (old, old_len, new_len, ...) */
-		return on_entry(ctx, kind, pages(a2), a0, 1);
+		return on_entry(ctx, kind, pages(a2), a0, 1, session);
 	case LT_MUNMAP:
-		return on_entry(ctx, kind, pages(a1), a0, 1);
+		return on_entry(ctx, kind, pages(a1), a0, 1, session);
 	case LT_PTHREAD_CREATE:	/* only so that its mmap nests */
-		return on_entry(ctx, kind, 0, 0, 0);
+		return on_entry(ctx, kind, 0, 0, 0, session);
 	}
-	return 0;
+	return 1;
+}
+
+SEC("uprobe")
+int BPF_KPROBE(alloc_entry, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	entry(ctx, a0, a1, a2, a3, false);
+	return 0;	/* a plain uprobe's return value is not ours to use */
 }
 
 static __always_inline void finish_munmap(struct lt_inflight *f, long ret)
@@ -377,8 +410,7 @@ static __always_inline void finish_move(struct lt_inflight *f, __u64 ret, int fa
 		charge(ret, f->size, f->stack_id, f->start_ns);
 }
 
-SEC("uretprobe")
-int BPF_KRETPROBE(alloc_return, long ret)
+static __always_inline int on_return(long ret)
 {
 	struct lt_inflight *f = current_call(0);
 	__u64 ptr = 0;
@@ -423,6 +455,25 @@ int BPF_KRETPROBE(alloc_return, long ret)
 	if (ptr && f->sampled)
 		charge(ptr, f->size, f->stack_id, f->start_ns);
 	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(alloc_return, long ret)
+{
+	return on_return(ret);
+}
+
+/*
+ * Entry and return in one link (Linux 6.13): an entry that returns 1 takes
+ * no return trap. Measured here (PVM guest, malloc(32)+free loop, empty
+ * session program): 5.4 us per pair with the return, 4.4 without.
+ */
+SEC("uprobe")
+int BPF_KPROBE(alloc_session, __u64 a0, __u64 a1, __u64 a2, __u64 a3)
+{
+	if (bpf_session_is_return())
+		return on_return(PT_REGS_RC(ctx));
+	return entry(ctx, a0, a1, a2, a3, true);
 }
 
 /*

@@ -41,6 +41,9 @@ hold_intervals=${BENCH_HOLD_INTERVALS:-3}
 foreign_wait=${BENCH_FOREIGN_WAIT:-10}  # s to wait for another's leaktop -a,
 foreign_budget=$((foreign_wait * 12))      # per run and in all
 redis_goal=70
+redis_sampled_goal=75	# issue 17
+sampled_goal=0.6	# issue 17: sampled per-pair cost vs full tracing
+sample=${BENCH_SAMPLE_BYTES:-512K}
 http_goal=90
 
 tmp=$(mktemp -d /tmp/leaktop-bench.XXXXXX)
@@ -203,9 +206,12 @@ tracer_start() {
 	local cfg=$1 pid=$2
 
 	case $cfg in
-	leaktop)
+	leaktop | sampled)
 		rm -f "$tmp/lt.err"
-		./leaktop -p "$pid" >"$tmp/lt.out" 2>"$tmp/lt.err" &
+		local mode=
+		[ "$cfg" = sampled ] && mode="--sample-bytes $sample"
+		# shellcheck disable=SC2086
+		./leaktop $mode -p "$pid" >"$tmp/lt.out" 2>"$tmp/lt.err" &
 		tracer=$!
 		bg+=("$tracer")
 		wait_for "$tmp/lt.err" '^leaktop: tracing pid' "$tracer"
@@ -226,7 +232,7 @@ tracer_start() {
 
 tracer_stop() {
 	stop "$tracer" INT || die "tracer $1 failed: $(cat "$tmp/lt.err" "$tmp/ep.err" 2>/dev/null | tail -3)"
-	if [ "$1" = leaktop ] && grep -qE 'lost events [1-9]' "$tmp/lt.out"; then
+	if [ "$1" != plain ] && [ "$1" != placed ] && grep -qE 'lost events [1-9]' "$tmp/lt.out"; then
 		echo "bench: warning: leaktop lost events:" >&2
 		grep -E 'lost events [1-9]' "$tmp/lt.out" >&2
 	fi
@@ -249,6 +255,7 @@ malloc_run() {
 	case $1 in
 	native) "$bin" "$pairs" | pair_ns ;;
 	leaktop) ./leaktop -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
+	sampled) ./leaktop --sample-bytes "$sample" -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	plain) $ep "$probe_obj" malloc,free -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	placed) $ep "$probe_obj" "$placed_spec" -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	esac
@@ -266,7 +273,7 @@ bench_malloc() {
 	./leaktop -v -- build/bench_malloc_loop 1000 >/dev/null 2>"$tmp/place.err"
 	placed_spec=$(placements "$tmp/place.err" malloc free)
 	for round in $(seq "$runs"); do
-		for cfg in $(rotate "$round" native leaktop plain placed); do
+		for cfg in $(rotate "$round" native leaktop sampled plain placed); do
 			foreign_check "malloc/$cfg" wait
 			v=$(malloc_run "$cfg")
 			[ -n "$v" ] || die "malloc loop under $cfg printed no figure"
@@ -274,7 +281,7 @@ bench_malloc() {
 			rec malloc "$cfg" cpu "${v#* }"
 		done
 	done
-	n=$(med malloc native cpu) t=$(med malloc leaktop cpu)
+	n=$(med malloc native cpu) t=$(med malloc leaktop cpu) s=$(med malloc sampled cpu)
 	e=$(med malloc plain cpu) p=$(med malloc placed cpu)
 	echo
 	echo "== 1. malloc(32)+free pairs: $pairs per run, glibc ($probe_obj)"
@@ -282,6 +289,7 @@ bench_malloc() {
 	printf '%-52s %8s %8s\n' "" cpu wall
 	malloc_row "native" native
 	malloc_row "leaktop (full tracing)" leaktop
+	malloc_row "leaktop --sample-bytes $sample" sampled
 	malloc_row "empty BPF, plain entry+return of malloc, free" plain
 	malloc_row "empty BPF at leaktop's placements" placed
 	echo "(leaktop's placements: $placed_spec)"
@@ -289,6 +297,10 @@ bench_malloc() {
 		printf "slowdown vs native (CPU): leaktop %.0fx, plain empty probes %.0fx, empty at leaktop placements %.0fx\n", t / n, e / n, p / n
 		printf "leaktop added cost / plain empty-probe added cost: %.2f\n", (t - n) / (e - n)
 		printf "leaktop added cost beyond its own traps (BPF work): %.0f ns/pair\n", t - p
+	}'
+	awk -v t="$t" -v s="$s" -v g="$sampled_goal" 'BEGIN {
+		r = s / t
+		printf "GOAL malloc: sampled per-pair cost %.2fx of full tracing (goal <= %.1fx): %s\n", r, g, r <= g ? "met" : "MISSED"
 	}'
 
 	for round in $(seq "$runs"); do
@@ -430,7 +442,7 @@ bench_redis() {
 	placed_spec=$(placements "$tmp/place.err" malloc free)
 	ntests=$(echo "$redis_tests" | tr ',' '\n' | grep -c .)
 	for round in $(seq "$runs"); do
-		for cfg in $(rotate "$round" untraced leaktop plain placed); do
+		for cfg in $(rotate "$round" untraced leaktop sampled plain placed); do
 			[ "$cfg" = untraced ] || tracer_start "$cfg" "$rpid"
 			load_begin "$rpid" "$cfg" redis
 			redis_load "$cfg"
@@ -445,24 +457,28 @@ bench_redis() {
 		grep -E '^(malloc|calloc|realloc|free|[a-z]*allocx|posix_memalign|aligned_alloc|malloc_usable_size)$' |
 		tr '\n' ' ')"
 	echo "redis-benchmark -t $redis_tests -n $redis_n -r 100000 -d 64 -c $redis_c -P $redis_p"
-	printf '%-8s %10s %10s %6s %10s %6s %10s %6s\n' test untraced leaktop % \
-		"empty" % "empty@lt" %
+	printf '%-8s %10s %10s %6s %10s %6s %10s %6s %10s %6s\n' test untraced leaktop % \
+		sampled % "empty" % "empty@lt" %
 	for test in $(awk '$1 == "redis" && $3 ~ /^[A-Z]/ && $3 != "ALL" {print $3}' "$results" |
 		sort -u) ALL; do
 		u=$(med redis untraced "$test") t=$(med redis leaktop "$test")
 		e=$(med redis plain "$test") p=$(med redis placed "$test")
-		printf '%-8s %10s %10s %6s %10s %6s %10s %6s\n' "$test" "$u" "$t" "$(pct "$t" "$u")" \
-			"$e" "$(pct "$e" "$u")" "$p" "$(pct "$p" "$u")"
+		s=$(med redis sampled "$test")
+		printf '%-8s %10s %10s %6s %10s %6s %10s %6s %10s %6s\n' "$test" "$u" "$t" \
+			"$(pct "$t" "$u")" "$s" "$(pct "$s" "$u")" "$e" "$(pct "$e" "$u")" "$p" \
+			"$(pct "$p" "$u")"
 	done
 	echo "(requests/s; ALL = harmonic mean over the tests; empty = empty BPF at plain"
 	echo " entry+return of $probe_syms; empty@lt = at leaktop's placements $placed_spec)"
-	for cfg in untraced leaktop plain placed; do
+	for cfg in untraced leaktop sampled plain placed; do
 		printf 'ALL, %-9s range %-20s' "$cfg:" "$(range redis "$cfg" ALL)"
 		[ $cfg = untraced ] && echo || echo "per round vs untraced: $(ratios redis "$cfg" ALL untraced)"
 	done
-	cpu_summary redis untraced leaktop plain placed
+	cpu_summary redis untraced leaktop sampled plain placed
 	t=$(pct "$(med redis leaktop ALL)" "$(med redis untraced ALL)")
 	echo "GOAL redis: leaktop at $t% of untraced (goal >= $redis_goal%): $(goal "$t" "$redis_goal")"
+	t=$(pct "$(med redis sampled ALL)" "$(med redis untraced ALL)")
+	echo "GOAL redis sampled: --sample-bytes $sample at $t% of untraced (goal >= $redis_sampled_goal%): $(goal "$t" "$redis_sampled_goal")"
 }
 
 # --- 3. Go HTTP server ----------------------------------------------------

@@ -1165,6 +1165,58 @@ def t_sample_bytes(ctx):
     e.done()
 
 
+def prog_run_counts(pid):
+    """{program name: run_cnt} of the BPF programs process pid holds."""
+    out = {}
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
+        except OSError:
+            continue
+        m = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        if not m:
+            continue
+        r = subprocess.run([bpftool(), "-j", "prog", "show", "id", m.group(1)],
+                           capture_output=True, text=True)
+        if r.returncode == 0:
+            p = json.loads(r.stdout)
+            out[p.get("name", "?")] = p.get("run_cnt", 0)
+    return out
+
+
+@test("sample_session")
+def t_sample_bytes_session(ctx):
+    """Sampled memory on a kernel with uprobe sessions: glibc's entry points
+    get one session link, and an unsampled malloc runs its program once
+    (no return): on idle --busy's balanced churn the session program runs
+    about as often as free's entry, not twice as often. Where the kernel
+    lacks sessions, -v says "with return probe" instead."""
+    chk = ctx.leaktop(["check", "--json"], timeout=30)
+    feats = {f["name"]: f["state"] == "present" for f in json.loads(chk.out)["features"]}
+    t = ctx.start_target("idle", "--busy")
+    lt = ctx.start_leaktop(["-v", "--quiet", "--sample-bytes", "512K", "-p", t.pid])
+    ctx.wait_attached(t, lt)
+    if not feats.get("uprobe_session"):
+        check(b"malloc" in lt.err_read and b"as a session" not in lt.err_read,
+              "a session link claimed where the kernel has none")
+        return
+    check(re.search(rb"probe malloc at \S+libc\.so\.6 .* as a session", lt.err_read),
+          f"malloc not probed with a session: {lt.err_read[-600:]!r}")
+    subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=1"], check=True)
+    try:
+        time.sleep(2)
+        runs = prog_run_counts(lt.pid)
+    finally:
+        subprocess.run(["sysctl", "-q", "-w", "kernel.bpf_stats_enabled=0"])
+    sess, ent = runs.get("alloc_session", 0), runs.get("alloc_entry", 0)
+    check(ent > 1000, f"free's entry ran {ent} times in 2 s of churn: {runs}")
+    check(sess < 1.3 * ent, f"session program ran {sess} times for {ent} frees: "
+          "unsampled mallocs still take their return")
+    lt.send_signal(signal.SIGINT)
+    r = ctx.finish_leaktop(lt, 30)
+    check(r.rc == 0, f"leaktop exit status {r.rc}")
+
+
 @test("leaky_static")
 def t_leaky_static(ctx):
     """A static executable carries its own malloc: that one is probed."""

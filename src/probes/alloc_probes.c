@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The allocator entry points leaktop probes, and which program each gets. */
+#include <string.h>
 #include <bpf/libbpf.h>
 #include "alloc.h"
 #include "alloc.skel.h"
@@ -76,8 +77,19 @@ static const struct probe_spec specs[] = {
 
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
+/* glibc's own malloc (libc.so.6): the one whose nesting alloc_session's
+ * rule is made for (bpf/alloc.bpf.c, session_skip_max). */
+static bool is_glibc(const char *obj)
+{
+	const char *base = obj ? strrchr(obj, '/') : NULL;
+
+	return base && !strncmp(base + 1, "libc.so", 7);
+}
+
 int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p)
 {
+	bool session = bpf_program__autoload(skel->progs.alloc_session);
+
 	const char *objs[] = { [OBJ_MALLOC] = p->malloc_obj, [OBJ_MMAP] = p->mmap_obj,
 			       [OBJ_CXX] = p->cxx_obj, [OBJ_PTHREAD] = p->pthread_obj };
 	struct probe_req reqs[NSPECS];
@@ -90,6 +102,8 @@ int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct provider
 			.obj = objs[s->obj],
 			.entry = skel->progs.alloc_entry,
 			.ret = s->has_return ? skel->progs.alloc_return : NULL,
+			.session = session && s->has_return && is_glibc(objs[s->obj]) ?
+					   skel->progs.alloc_session : NULL,
 			.nargs = s->nargs,
 			.cookie = s->kind,
 		};

@@ -52,6 +52,8 @@ static const struct {
     [LT_FEAT_FIND_VMA] = {"find_vma", false, "threads: stack sizes read from /proc/PID/maps"},
     [LT_FEAT_SWITCH_STATE] = {"switch_prev_state", false,
 			      "threads: sleep state read from the task at the switch"},
+    [LT_FEAT_UPROBE_SESSION] = {"uprobe_session", false,
+				"sampled memory: every call also takes a return trap"},
 };
 
 static struct lt_feature_result results[LT_FEAT_MAX];
@@ -179,13 +181,33 @@ static void probe_uprobe_multi(void)
 		results[LT_FEAT_UPROBE_MULTI].err = results[LT_FEAT_UPROBE_MULTI_PID].err = prog;
 		return;
 	}
-	err = probes_multi_link(prog, "/", &off, NULL, 1, 0, false);
+	err = probes_multi_link(prog, "/", &off, NULL, 1, 0, PROBE_ENTRY);
 	results[LT_FEAT_UPROBE_MULTI].err = err == -EBADF ? 0 : err >= 0 ? -EINVAL : err;
-	err = probes_multi_link(prog, "/", &off, NULL, 1, -1, false);
+	err = probes_multi_link(prog, "/", &off, NULL, 1, -1, PROBE_ENTRY);
 	results[LT_FEAT_UPROBE_MULTI_PID].err = results[LT_FEAT_UPROBE_MULTI].err
 						    ? results[LT_FEAT_UPROBE_MULTI].err
 						: err == -EINVAL ? 0
 								 : -ENOTSUP;
+	if (err >= 0)
+		close(err);
+	close(prog);
+}
+
+/* The same test for session links (6.13, attach type 57): EBADF for "/"
+ * only where the kernel knows the attach type. */
+static void probe_uprobe_session(void)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, opts,
+		    .expected_attach_type = PROBES_TRACE_UPROBE_SESSION);
+	uint64_t off = 0;
+	int prog = load(BPF_PROG_TYPE_KPROBE, &opts, ret0, 2), err;
+
+	if (prog < 0) {
+		results[LT_FEAT_UPROBE_SESSION].err = prog;
+		return;
+	}
+	err = probes_multi_link(prog, "/", &off, NULL, 1, 0, PROBE_SESSION);
+	results[LT_FEAT_UPROBE_SESSION].err = err == -EBADF ? 0 : err >= 0 ? -EINVAL : err;
 	if (err >= 0)
 		close(err);
 	close(prog);
@@ -245,6 +267,7 @@ void features_probe(void)
 	results[LT_FEAT_MAP_ITER].err = probe_map_iter(vmlinux);
 	probe_task_iter(vmlinux);
 	probe_uprobe_multi();
+	probe_uprobe_session();
 	results[LT_FEAT_SWITCH_STATE].err = probe_switch_state(vmlinux);
 	btf__free(vmlinux);
 	force_missing();

@@ -23,6 +23,7 @@ enum lt_feature {
 	LT_FEAT_TASK_STORAGE,	  /* task storage maps in tracing programs */
 	LT_FEAT_FIND_VMA,	  /* bpf_find_vma */
 	LT_FEAT_SWITCH_STATE,	  /* sched_switch's prev_state argument */
+	LT_FEAT_UPROBE_SESSION,	  /* uprobe session links (6.13) */
 	LT_FEAT_MAX,
 };
 

@@ -63,17 +63,31 @@ void probes_prepare(struct bpf_program *prog)
 		bpf_program__set_expected_attach_type(prog, PROBES_TRACE_UPROBE_MULTI);
 }
 
+static bool use_session(void)
+{
+	return use_multi() && feature_has(LT_FEAT_UPROBE_SESSION);
+}
+
+void probes_prepare_session(struct bpf_program *prog)
+{
+	if (use_session())
+		bpf_program__set_expected_attach_type(prog, PROBES_TRACE_UPROBE_SESSION);
+	else
+		bpf_program__set_autoload(prog, false);
+}
+
 int probes_multi_link(int prog_fd, const char *path, const uint64_t *offs,
-		      const uint64_t *cookies, int n, int pid, bool retprobe)
+		      const uint64_t *cookies, int n, int pid, enum probe_mode mode)
 {
 	struct uprobe_multi_attr a = {
 		.prog_fd = prog_fd,
-		.attach_type = PROBES_TRACE_UPROBE_MULTI,
+		.attach_type = mode == PROBE_SESSION ? PROBES_TRACE_UPROBE_SESSION :
+						       PROBES_TRACE_UPROBE_MULTI,
 		.path = (uintptr_t)path,
 		.offsets = (uintptr_t)offs,
 		.cookies = (uintptr_t)cookies,
 		.cnt = n,
-		.multi_flags = retprobe ? LT_BPF_F_UPROBE_MULTI_RETURN : 0,
+		.multi_flags = mode == PROBE_RETURN ? LT_BPF_F_UPROBE_MULTI_RETURN : 0,
 		.pid = pid,	/* 0: every process */
 	};
 	int fd = syscall(__NR_bpf, BPF_LINK_CREATE, &a, sizeof(a));
@@ -82,14 +96,14 @@ int probes_multi_link(int prog_fd, const char *path, const uint64_t *offs,
 }
 
 static int link_multi(struct bpf_program *prog, const char *path, const uint64_t *offs,
-		      const uint64_t *cookies, int n, pid_t pid, int retprobe)
+		      const uint64_t *cookies, int n, pid_t pid, enum probe_mode mode)
 {
 	int fd;
 
 	if (nmulti == MAX_LINKS)
 		return -E2BIG;
 	fd = probes_multi_link(bpf_program__fd(prog), path, offs, cookies, n, pid > 0 ? pid : 0,
-			       retprobe);
+			       mode);
 	if (fd < 0)
 		return fd;
 	multi_fds[nmulti++] = fd;
@@ -303,6 +317,7 @@ static int plan_one(const struct probe_req *req, struct elf_cache *c, struct pla
 	if (probes_verbose)
 		fprintf(stderr, "leaktop: probe %s at %s offset 0x%lx (entry+%zu)%s\n",
 			req->symbol, req->obj, all[n].offset, off,
+			req->session && use_session() ? " as a session (one link: entry, return)" :
 			req->ret ? " with return probe" : "");
 	return 1;
 }
@@ -319,8 +334,16 @@ static int attach_placement(const struct placement *pl, pid_t pid, int retprobe)
 	return err;
 }
 
+static struct bpf_program *session_of(const struct placement *pl)
+{
+	return use_session() ? pl->req->session : NULL;
+}
+
+/* The program of a pass at pl: a session program stands for both. */
 static struct bpf_program *prog_of(const struct placement *pl, int retprobe)
 {
+	if (session_of(pl))
+		return retprobe ? NULL : session_of(pl);
 	return retprobe ? pl->req->ret : pl->req->entry;
 }
 
@@ -341,7 +364,9 @@ static int attach_group(struct placement *pl, int np, int first, int retprobe, p
 		cookies[n++] = pl[i].req->cookie;
 		done[i] = 1;
 	}
-	err = link_multi(prog, obj, offs, cookies, n, pid, retprobe);
+	err = link_multi(prog, obj, offs, cookies, n, pid,
+			 retprobe ? PROBE_RETURN : session_of(&pl[first]) ? PROBE_SESSION :
+									    PROBE_ENTRY);
 	if (err)
 		fprintf(stderr, "leaktop: cannot attach %d uprobes in %s: %s\n", n, obj,
 			strerror(-err));

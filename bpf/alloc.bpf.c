@@ -76,6 +76,16 @@ const volatile __u32 self_tgid;
  */
 const volatile __u64 session_skip_max;
 
+/* -p with an allocator other than glibc: the span of its code. An mmap it
+ * makes outside any call we follow (inside one whose return was skipped)
+ * is its own arena, not the program's memory. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct lt_text_range);
+} alloc_text SEC(".maps");
+
 /* Linux 6.13; weak: the program is not loaded where it is missing. */
 extern bool bpf_session_is_return(void) __ksym __weak;
 
@@ -225,6 +235,19 @@ static __always_inline int in_call(struct lt_inflight *f)
 	return 0;
 }
 
+static __always_inline bool from_allocator(struct pt_regs *ctx)
+{
+	__u32 zero = 0;
+	struct lt_text_range *r = bpf_map_lookup_elem(&alloc_text, &zero);
+	__u64 ra = 0;
+
+	if (!r || !r->hi || in_call(current_call(0)))
+		return false;
+	/* The placement leaves %rsp as at the call: [rsp] is the return address. */
+	bpf_probe_read_user(&ra, sizeof(ra), (void *)PT_REGS_SP(ctx));
+	return ra >= r->lo && ra < r->hi;
+}
+
 static __always_inline __s64 next_distance(void)
 {
 	__u32 zero = 0;
@@ -363,6 +386,8 @@ static __always_inline int entry(struct pt_regs *ctx, __u64 a0, __u64 a1, __u64 
 	case LT_MMAP:		/* (addr, len, prot, flags, ...) */
 		if (!(a3 & MAP_ANONYMOUS) || (session && a2 == PROT_NONE))
 			return nest_only();
+		if (session && from_allocator(ctx))
+			return 1;
 		return on_entry(ctx, kind, pages(a1), 0, 0, session);
 	case LT_MREMAP:		/* (old, old_len, new_len, ...) */
 		return on_entry(ctx, kind, pages(a2), a0, 1, session);

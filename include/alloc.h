@@ -70,6 +70,11 @@ struct lt_site {
 	struct lt_frames st;	/* st.kind: enum lt_kind of st.ip[0] */
 };
 
+/* alloc_text's value: [lo, hi) of the allocator's code in the target. */
+struct lt_text_range {
+	__u64 lo, hi;
+};
+
 struct lt_inflight {
 	__u64 size;
 	__u64 arg;	/* old pointer (realloc, mremap, munmap) or memptr */

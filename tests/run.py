@@ -1217,6 +1217,48 @@ def t_sample_bytes_session(ctx):
     check(r.rc == 0, f"leaktop exit status {r.rc}")
 
 
+@test("sample_session_jemalloc")
+def t_sample_session_jemalloc(ctx):
+    """-p of storm on jemalloc, sampled (64K), on a kernel with sessions:
+    jemalloc's malloc gets the session program too; the 19 MB storm keeps
+    makes jemalloc map new extents inside unsampled calls (whose returns
+    are skipped): they are its own, never shown as the program's memory,
+    and keep_site's estimate holds (2 x 300000 x 32 B)."""
+    check(JEMALLOC.exists(), f"{JEMALLOC} missing: apt-get install libjemalloc2")
+    feats = {f["name"]: f["state"] == "present" for f in
+             json.loads(ctx.leaktop(["check", "--json"], timeout=30).out)["features"]}
+    t = ctx.start_target("storm", "2", "300000", "1000", "--wait",
+                         env=dict(os.environ, LD_PRELOAD=str(JEMALLOC)))
+    j = ctx.tmp / "r.json"
+    lt = ctx.start_leaktop(["-v", "--quiet", "--sample-bytes", "64K", "--json", j,
+                            "-p", t.pid])
+    ctx.wait_attached(t, lt)
+    got = re.search(rb"probe malloc at \S+libjemalloc\S* .* as a session", lt.err_read)
+    check(bool(got) == bool(feats.get("uprobe_session")),
+          f"session on jemalloc's malloc: {bool(got)}: {lt.err_read[-400:]!r}")
+    t.stdin.write(b"go\n")
+    t.stdin.flush()
+    deadline, out = time.monotonic() + 60, b""
+    while b"done" not in out and time.monotonic() < deadline:
+        r, _, _ = select.select([t.stdout], [], [], 1)
+        if r:
+            out += os.read(t.stdout.fileno(), 256)
+    check(b"done" in out, "storm did not finish")
+    lt.send_signal(signal.SIGINT)
+    r = ctx.finish_leaktop(lt, 40)
+    check(r.rc == 0, f"leaktop exit status {r.rc}")
+    rep = load_report(j)
+    for g in rep["memory"]["sites"]:
+        fr = g["frames"]
+        check(not (fr and func(fr[0]) in ("mmap", "mmap64") and
+                   any("jemalloc" in (f.get("module") or "") for f in fr[1:])),
+              f"jemalloc's own mapping shown as memory: {g['bytes']} B {names(fr)[:5]}")
+    keep = site_by_caller(rep, "keep_site")
+    want = 2 * 300000 * 32
+    check(keep and 0.7 * want <= keep.bytes <= 1.3 * want,
+          f"keep_site estimated {keep.bytes if keep else None} B, want {want} +-30%")
+
+
 @test("leaky_static")
 def t_leaky_static(ctx):
     """A static executable carries its own malloc: that one is probed."""

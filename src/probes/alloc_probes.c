@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The allocator entry points leaktop probes, and which program each gets. */
+#include <limits.h>
+#include <stdlib.h>
 #include <string.h>
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "alloc.h"
 #include "alloc.skel.h"
 #include "probes/alloc_probes.h"
 #include "probes/probes.h"
 #include "probes/providers.h"
+#include "target/procmaps.h"
 
 static const char *const kind_names[LT_KIND_MAX] = {
 	[LT_MALLOC] = "malloc",
@@ -86,9 +90,49 @@ static bool is_glibc(const char *obj)
 	return base && !strncmp(base + 1, "libc.so", 7);
 }
 
-int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p)
+/* The span of obj's executable mappings in pid, for alloc_text: 0 or -ENOENT. */
+static int text_range(pid_t pid, const char *obj, struct lt_text_range *r)
+{
+	char want[PATH_MAX], got[PATH_MAX];
+	struct procmaps pm;
+
+	memset(r, 0, sizeof(*r));
+	if (!realpath(obj, want) || procmaps_read(pid, &pm))
+		return -ENOENT;
+	for (int i = 0; i < pm.n; i++) {
+		const struct mapping *m = &pm.m[i];
+
+		if (!m->exec || !m->path || !realpath(m->path, got) || strcmp(got, want))
+			continue;
+		if (!r->lo || m->start < r->lo)
+			r->lo = m->start;
+		if (m->end > r->hi)
+			r->hi = m->end;
+	}
+	procmaps_free(&pm);
+	return r->hi ? 0 : -ENOENT;
+}
+
+/* Which objects' entry points get the session program: glibc's, and with
+ * -p another allocator whose code is known (its own mmaps then tell). */
+static bool allocator_known(struct alloc_bpf *skel, pid_t pid, const char *obj)
+{
+	struct lt_text_range r;
+	uint32_t zero = 0;
+
+	if (!bpf_program__autoload(skel->progs.alloc_session) || !obj)
+		return false;
+	if (is_glibc(obj))
+		return true;
+	return pid > 0 && !text_range(pid, obj, &r) &&
+	       !bpf_map_update_elem(bpf_map__fd(skel->maps.alloc_text), &zero, &r, BPF_ANY);
+}
+
+int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p,
+			bool launched)
 {
 	bool session = bpf_program__autoload(skel->progs.alloc_session);
+	bool known = !launched && allocator_known(skel, pid, p->malloc_obj);
 
 	const char *objs[] = { [OBJ_MALLOC] = p->malloc_obj, [OBJ_MMAP] = p->mmap_obj,
 			       [OBJ_CXX] = p->cxx_obj, [OBJ_PTHREAD] = p->pthread_obj };
@@ -102,7 +146,8 @@ int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct provider
 			.obj = objs[s->obj],
 			.entry = skel->progs.alloc_entry,
 			.ret = s->has_return ? skel->progs.alloc_return : NULL,
-			.session = session && s->has_return && is_glibc(objs[s->obj]) ?
+			.session = session && s->has_return &&
+						   (is_glibc(objs[s->obj]) || (s->obj == OBJ_MALLOC && known)) ?
 					   skel->progs.alloc_session : NULL,
 			.nargs = s->nargs,
 			.cookie = s->kind,

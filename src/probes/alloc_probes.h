@@ -3,6 +3,7 @@
 #ifndef LEAKTOP_ALLOC_PROBES_H
 #define LEAKTOP_ALLOC_PROBES_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct alloc_bpf;
@@ -10,6 +11,8 @@ struct providers;
 
 /* The API name of an enum lt_kind, as frames[0] shows it. */
 const char *probe_kind_name(unsigned int kind);
-int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p);
+/* launched: a command held at its exec, its libraries not mapped yet. */
+int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct providers *p,
+			bool launched);
 
 #endif

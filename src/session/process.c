@@ -321,7 +321,7 @@ static int attach_all(struct session *s)
 	int err = 0;
 
 	if (s->alloc)
-		err = alloc_probes_attach(s->alloc, pid, &s->prov);
+		err = alloc_probes_attach(s->alloc, pid, &s->prov, s->target.launched);
 	if (!err && s->threads)
 		err = thread_probes_attach(s->threads, pid, &s->prov);
 	if (!err && s->gor)

@@ -175,7 +175,7 @@ static void probe_native(struct system *sys, struct proc *p)
 		if (first_time(sys, prov.cxx_obj, OBJ_K_CXX))
 			fresh.cxx_obj = prov.cxx_obj;
 		if (fresh.malloc_obj || fresh.mmap_obj || fresh.cxx_obj)
-			alloc_probes_attach(sys->alloc, 0, &fresh);
+			alloc_probes_attach(sys->alloc, 0, &fresh, false);
 	}
 	providers_free(&prov);
 }

@@ -4450,7 +4450,7 @@ SUMMARY = re.compile(r"^(\d+) passed, (\d+) failed$")
 
 FEATURES = ("btf", "bpf_cookie", "task_iter", "task_pt_regs", "map_elem_iter",
             "uprobe_multi", "uprobe_multi_pid", "task_iter_pid",
-            "task_storage", "find_vma", "switch_prev_state")
+            "task_storage", "find_vma", "switch_prev_state", "uprobe_session")
 
 
 @test("kernel_check")

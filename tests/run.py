@@ -1165,23 +1165,26 @@ def t_sample_bytes(ctx):
     e.done()
 
 
-def prog_run_counts(pid):
-    """{program name: run_cnt} of the BPF programs process pid holds."""
-    out = {}
+def bpf_held(pid, kind):
+    """(id, bpftool's JSON) of each BPF object of kind ("prog", "map")
+    process pid holds, found through its fds."""
     for fd in os.listdir(f"/proc/{pid}/fdinfo"):
         try:
             info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
         except OSError:
             continue
-        m = re.search(r"^prog_id:\s*(\d+)", info, re.M)
+        m = re.search(rf"^{kind}_id:\s*(\d+)", info, re.M)
         if not m:
             continue
-        r = subprocess.run([bpftool(), "-j", "prog", "show", "id", m.group(1)],
+        r = subprocess.run([bpftool(), "-j", kind, "show", "id", m.group(1)],
                            capture_output=True, text=True)
         if r.returncode == 0:
-            p = json.loads(r.stdout)
-            out[p.get("name", "?")] = p.get("run_cnt", 0)
-    return out
+            yield m.group(1), json.loads(r.stdout)
+
+
+def prog_run_counts(pid):
+    """{program name: run_cnt} of the BPF programs process pid holds."""
+    return {p.get("name", "?"): p.get("run_cnt", 0) for _, p in bpf_held(pid, "prog")}
 
 
 @test("sample_session")
@@ -4376,19 +4379,10 @@ def t_daemon_all(ctx):
 def map_entries(pid, name):
     """Entries in the BPF map called name that process pid holds (found
     through its fds); None when it holds no such map."""
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            info = Path(f"/proc/{pid}/fdinfo/{fd}").read_text()
-        except OSError:
+    for map_id, info in bpf_held(pid, "map"):
+        if info.get("name") != name:
             continue
-        m = re.search(r"^map_id:\s*(\d+)", info, re.M)
-        if not m:
-            continue
-        r = subprocess.run([bpftool(), "-j", "map", "show", "id", m.group(1)],
-                           capture_output=True, text=True)
-        if r.returncode or json.loads(r.stdout).get("name") != name:
-            continue
-        r = subprocess.run([bpftool(), "-j", "map", "dump", "id", m.group(1)],
+        r = subprocess.run([bpftool(), "-j", "map", "dump", "id", map_id],
                            capture_output=True, text=True)
         check(r.returncode == 0, f"bpftool map dump {name}: {r.stderr}")
         return len(json.loads(r.stdout))

@@ -3347,21 +3347,35 @@ def proc_state(pid):
         return None, ""
 
 
+def stop_when_ready(ctx, ready):
+    """leaktop -- checksum, SIGSTOPped once its command is ready(state, exe):
+    (leaktop, its command or None, the command's output file).  The
+    window can close between the look and the stop (leaktop releases its
+    command): then both are killed and it is tried again, up to 5 times."""
+    out_p = ctx.tmp / "early.out"
+    for _ in range(5):
+        with open(out_p, "wb") as out:
+            lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds",
+                            "3"], stdout=out, stderr=subprocess.PIPE)
+        deadline, kid = time.monotonic() + 10, None
+        while time.monotonic() < deadline:
+            kid = next(iter(our_processes(lt.pid, True) - {lt.pid}), None)
+            if kid and ready(*proc_state(kid)):
+                break
+            time.sleep(0.001)
+        os.kill(lt.pid, signal.SIGSTOP)
+        if not kid or ready(*proc_state(kid)):
+            return lt, kid, out_p
+        for p in (kid, lt.pid):
+            os.kill(p, signal.SIGKILL)
+        lt.wait(timeout=10)
+    return lt, kid, out_p
+
+
 def killed_before_start(ctx, when, ready):
     """leaktop -- CMD stopped once its command is ready(state, exe), then
     SIGKILLed: the command must die with it, never run untraced."""
-    out_p = ctx.tmp / "early.out"
-    with open(out_p, "wb") as out:
-        lt = ctx.popen([LEAKTOP, "--", BUILD / "checksum", "--seconds", "3"],
-                       stdout=out, stderr=subprocess.PIPE)
-    deadline, kid = time.monotonic() + 10, None
-    while time.monotonic() < deadline:
-        kids = our_processes(lt.pid, True) - {lt.pid}
-        kid = next(iter(kids), None)
-        if kid and ready(*proc_state(kid)):
-            break
-        time.sleep(0.001)
-    os.kill(lt.pid, signal.SIGSTOP)
+    lt, kid, out_p = stop_when_ready(ctx, ready)
     check(kid and ready(*proc_state(kid)), f"never saw leaktop's command "
           f"{when} ({proc_state(kid) if kid else 'no child'})")
     check(not Pipe(lt.stderr).wait_for(TRACING, 0), "leaktop was tracing "

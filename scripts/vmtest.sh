@@ -15,7 +15,7 @@ repo=$(pwd)
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] ||
 	tests=('^leaky_cmd$' '^cfi_stack_nofp$' '^threads_unjoined$' '^threads_stuck$' '^go_chansend$'
-	       '^system_wide$' '^fds_leaks$' '^kernel_files$')
+	       '^system_wide$' '^fds_leaks$' '^kernel_files$' '^production_cost$')
 
 kernel=$(ls /boot/vmlinuz-6.1.*-amd64 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$kernel" ]; then

@@ -49,6 +49,7 @@ struct daemon_opts {
 	int ncomms;
 	int all;
 	int memory;	/* with --all: trace native memory too (heavy) */
+	int production;	/* sessions sample memory and say their cost */
 	const char *listen;
 };
 
@@ -65,7 +66,7 @@ static int nsessions;
 static const char usage[] =
 	"usage: leaktop daemon --dir DIR [--interval SECS] [--keep N]\n"
 	"                      [-p PID]... [--comm NAME]... [--all [--memory]]\n"
-	"                      [--listen [ADDR:]PORT]\n";
+	"                      [--listen [ADDR:]PORT] [--production]\n";
 
 static int parse(int argc, char **argv, struct daemon_opts *o)
 {
@@ -77,6 +78,7 @@ static int parse(int argc, char **argv, struct daemon_opts *o)
 		{ "comm", required_argument, NULL, 'c' },
 		{ "all", no_argument, NULL, 'a' },
 		{ "memory", no_argument, NULL, 'm' },
+		{ "production", no_argument, NULL, 'P' },
 		{ "listen", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -116,6 +118,7 @@ static int parse(int argc, char **argv, struct daemon_opts *o)
 			break;
 		case 'a': o->all = 1; break;
 		case 'm': o->memory = 1; break;
+		case 'P': o->production = 1; break;
 		case 'l':
 			o->listen = optarg;
 			if (http_parse_listen(optarg, &(struct sockaddr_storage){ 0 }))
@@ -169,7 +172,8 @@ static void start_session(const struct daemon_opts *o, pid_t target)
 {
 	char comm[64] = "?", dir[PATH_MAX], pid[16], interval[32], keep[16];
 	char *argv[] = { "leaktop", "trace", "--quiet", "-p", pid, "-i", interval,
-			 "--snapshot-dir", dir, "--keep", keep, NULL };
+			 "--snapshot-dir", dir, "--keep", keep,
+			 o->production ? "--production" : NULL, NULL };
 	pid_t child, parent = getpid();
 
 	if (session_of(target) || nsessions == MAX_SESSIONS || target == getpid())
@@ -267,6 +271,8 @@ static int run_system(const struct daemon_opts *o)
 
 	if (o->memory)
 		argv[n++] = "--memory";
+	if (o->production)
+		argv[n++] = "--production";
 	if (o->listen) {
 		argv[n++] = "--listen";
 		argv[n++] = (char *)o->listen;

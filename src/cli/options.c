@@ -22,7 +22,7 @@ static const char usage_text[] =
 "    leaktop diff OLD NEW [--json F]\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] [-p PID]... [--comm NAME]...\n"
 "    leaktop daemon --dir DIR [--interval S] [--keep N] --all [--memory]\n"
-"                   (either form: [--listen [ADDR:]PORT])\n"
+"                   (either form: [--listen [ADDR:]PORT] [--production])\n"
 "    leaktop check [--json]   (kernel features: present, missing, what each costs)\n"
 "\n"
 "DESCRIPTION\n"
@@ -119,13 +119,14 @@ static const char usage_text[] =
 enum { OPT_MIN_AGE = 256, OPT_JSON, OPT_MAX_ALLOCS, OPT_MAX_STACKS, OPT_VERSION, OPT_MIN_BLOCK,
        OPT_MAX_THREADS, OPT_FOLDED, OPT_PPROF, OPT_SVG, OPT_WEIGHT, OPT_SNAPDIR, OPT_KEEP,
        OPT_QUIET, OPT_NO_MEMORY, OPT_PPROF_COUNTS, OPT_MEMORY, OPT_SAMPLE_BYTES,
-       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS, OPT_KERNEL, OPT_LISTEN };
+       OPT_FRAME_POINTERS, OPT_NO_FDS, OPT_MAX_FDS, OPT_KERNEL, OPT_LISTEN, OPT_PRODUCTION };
 
 static const struct option longopts[] = {
 	{ "pid", required_argument, NULL, 'p' },
 	{ "all", no_argument, NULL, 'a' },
 	{ "memory", no_argument, NULL, OPT_MEMORY },
 	{ "sample-bytes", required_argument, NULL, OPT_SAMPLE_BYTES },
+	{ "production", no_argument, NULL, OPT_PRODUCTION },
 	{ "duration", required_argument, NULL, 'd' },
 	{ "interval", required_argument, NULL, 'i' },
 	{ "top", required_argument, NULL, 'n' },
@@ -247,6 +248,9 @@ static int parse_one(int c, const char *arg, struct options *o)
 		return 0;
 	case OPT_SAMPLE_BYTES:
 		return options_parse_size(arg, &o->sample_bytes);
+	case OPT_PRODUCTION:
+		o->production = 1;
+		return 0;
 	case OPT_MIN_AGE:
 		return parse_secs(arg, "minimum age", &o->min_age_s);
 	case OPT_JSON:
@@ -363,12 +367,14 @@ int options_parse(int argc, char **argv, struct options *o)
 		fprintf(stderr, "leaktop: -a writes --json only (per process: use daemon and report)\n");
 		return -EINVAL;
 	}
+	if (o->production && o->all && !o->no_memory)
+		o->memory = 1;
 	if (o->memory && !o->all) {
 		fprintf(stderr, "leaktop: --memory goes with -a (memory is traced by default)\n");
 		return -EINVAL;
 	}
 	/* 512 KiB: Go's default runtime.MemProfileRate (runtime/mprof.go). */
 	if (o->sample_bytes < 0)
-		o->sample_bytes = o->all ? 512 * 1024 : 0;
+		o->sample_bytes = o->all || o->production ? 512 * 1024 : 0;
 	return 0;
 }

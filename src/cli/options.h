@@ -26,6 +26,7 @@ struct options {
 	int memory;		/* with -a: trace native memory too (opt-in) */
 	int64_t sample_bytes;	/* mean bytes between tracked allocations;
 				 * 0 all, -1 not given */
+	int production;		/* sampled memory, the probes' cost measured */
 	uint32_t max_allocs;
 	uint32_t max_stacks;
 	double min_block_s;	/* threads asleep this long count as blocked */

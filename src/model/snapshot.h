@@ -82,6 +82,17 @@ uint64_t lost_total(const struct lt_lost_counts *l);
  * a Poisson count, so 1 / sqrt(samples); 0 when not sampled. */
 double sample_error(const struct lt_group *g);
 
+/* What the probes cost the traced code so far (--production). */
+struct lt_cost {
+	bool known;		/* the kernel's run statistics are on */
+	double trap_ns;		/* one uprobe hit, measured at start; 0 unknown */
+	double ret_ns;		/* one uretprobe hit, measured at start */
+	uint64_t hits;		/* uprobe and uretprobe programs' runs */
+	uint64_t ret_hits;	/* of which uretprobes' */
+	uint64_t bpf_ns;	/* time in every attached program */
+	double share;		/* of one CPU over the time traced */
+};
+
 struct lt_snapshot {
 	pid_t pid;
 	char comm[32];
@@ -128,6 +139,7 @@ struct lt_snapshot {
 	int nkgroups;
 	struct lt_group *kgroups;	/* kernel memory: by bytes */
 	struct lt_lost_counts klost;
+	struct lt_cost cost;	/* known only for one process traced */
 };
 
 const char *group_kind_name(enum lt_group_kind k);

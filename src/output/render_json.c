@@ -232,6 +232,14 @@ static void json_kernel(FILE *f, const struct lt_snapshot *s)
 }
 
 /* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
+/* --production: what the probes took (docs/json-report.md). */
+static void json_cost(FILE *f, const struct lt_cost *c)
+{
+	fprintf(f, "  \"cost\": {\"probe_hits\": %lu, \"return_hits\": %lu, \"trap_ns\": %.0f, "
+		"\"return_trap_ns\": %.0f, \"bpf_ns\": %lu, \"cpu_share\": %.4f},\n", c->hits,
+		c->ret_hits, c->trap_ns, c->ret_ns, c->bpf_ns, c->share);
+}
+
 static void json_degraded(FILE *f, const char *list)
 {
 	const char *p = list;
@@ -257,6 +265,8 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 	json_str(f, s->exe);
 	fprintf(f, ",\n  \"duration_s\": %.3f,\n  \"target_exited\": %s,\n", s->duration_s,
 		s->exited ? "true" : "false");
+	if (s->cost.known)
+		json_cost(f, &s->cost);
 	fputs("  \"memory\": {\n    \"allocator\": ", f);
 	json_str(f, s->allocator);
 	fprintf(f, ",\n    \"min_age_s\": %.3f,\n    \"sample_bytes\": %ld,\n", s->min_age_s,

@@ -9,7 +9,7 @@
  * before anything else, so other processes pay one comparison. */
 int fd_probes_attach(struct fds_bpf *skel)
 {
-	int err = probes_keep(bpf_program__attach(skel->progs.fd_exec));
+	int err = probes_keep(skel->progs.fd_exec);
 
-	return err ? err : probes_keep(bpf_program__attach(skel->progs.fd_sys_exit));
+	return err ? err : probes_keep(skel->progs.fd_sys_exit);
 }

@@ -13,7 +13,7 @@ static int attach_all(struct bpf_program *const *progs, int n)
 	int err = 0;
 
 	for (int i = 0; i < n && !err; i++)
-		err = probes_keep(bpf_program__attach(progs[i]));
+		err = probes_keep(progs[i]);
 	return err;
 }
 

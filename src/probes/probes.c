@@ -33,6 +33,17 @@ static struct bpf_link *links[MAX_LINKS];
 static int nlinks;
 static int multi_fds[MAX_LINKS];	/* uprobe_multi links */
 static int nmulti;
+static const struct bpf_program *progs[MAX_LINKS];	/* behind the links, once each */
+static int nprogs;
+
+static void note_prog(const struct bpf_program *prog)
+{
+	for (int i = 0; i < nprogs; i++)
+		if (progs[i] == prog)
+			return;
+	if (nprogs < MAX_LINKS)
+		progs[nprogs++] = prog;
+}
 
 /*
  * uprobe_multi links (Linux 6.6) put many offsets of one file behind one
@@ -63,14 +74,14 @@ void probes_prepare(struct bpf_program *prog)
 		bpf_program__set_expected_attach_type(prog, PROBES_TRACE_UPROBE_MULTI);
 }
 
-static bool use_session(void)
+bool probes_sessions(void)
 {
 	return use_multi() && feature_has(LT_FEAT_UPROBE_SESSION);
 }
 
 void probes_prepare_session(struct bpf_program *prog)
 {
-	if (use_session())
+	if (probes_sessions())
 		bpf_program__set_expected_attach_type(prog, PROBES_TRACE_UPROBE_SESSION);
 	else
 		bpf_program__set_autoload(prog, false);
@@ -107,6 +118,7 @@ static int link_multi(struct bpf_program *prog, const char *path, const uint64_t
 	if (fd < 0)
 		return fd;
 	multi_fds[nmulti++] = fd;
+	note_prog(prog);
 	return 0;
 }
 
@@ -266,6 +278,7 @@ static int attach_one(struct bpf_program *prog, pid_t pid, const char *obj, uint
 	if (!l)
 		return -errno;
 	links[nlinks++] = l;
+	note_prog(prog);
 	return 0;
 }
 
@@ -317,7 +330,7 @@ static int plan_one(const struct probe_req *req, struct elf_cache *c, struct pla
 	if (probes_verbose)
 		fprintf(stderr, "leaktop: probe %s at %s offset 0x%lx (entry+%zu)%s\n",
 			req->symbol, req->obj, all[n].offset, off,
-			req->session && use_session() ? " as a session (one link: entry, return)" :
+			req->session && probes_sessions() ? " as a session (one link: entry, return)" :
 			req->ret ? " with return probe" : "");
 	return 1;
 }
@@ -336,7 +349,7 @@ static int attach_placement(const struct placement *pl, pid_t pid, int retprobe)
 
 static struct bpf_program *session_of(const struct placement *pl)
 {
-	return use_session() ? pl->req->session : NULL;
+	return probes_sessions() ? pl->req->session : NULL;
 }
 
 /* The program of a pass at pl: a session program stands for both. */
@@ -415,16 +428,26 @@ int probes_attach(const struct probe_req *reqs, int n, pid_t pid)
 	return err;
 }
 
-int probes_keep(struct bpf_link *link)
+int probes_keep(struct bpf_program *prog)
 {
+	struct bpf_link *link;
+
+	if (nlinks == MAX_LINKS)
+		return -E2BIG;
+	link = bpf_program__attach(prog);
 	if (!link)
 		return -errno;
-	if (nlinks == MAX_LINKS) {
-		bpf_link__destroy(link);
-		return -E2BIG;
-	}
 	links[nlinks++] = link;
+	note_prog(prog);
 	return 0;
+}
+
+int probes_programs(const struct bpf_program **out, int max)
+{
+	int n = nprogs < max ? nprogs : max;
+
+	memcpy(out, progs, n * sizeof(*out));
+	return n;
 }
 
 void probes_detach(void)
@@ -433,6 +456,7 @@ void probes_detach(void)
 		close(multi_fds[--nmulti]);
 	while (nlinks > 0)
 		bpf_link__destroy(links[--nlinks]);
+	nprogs = 0;
 }
 
 int probes_count(void)

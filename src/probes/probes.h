@@ -56,8 +56,13 @@ void probes_prepare_session(struct bpf_program *prog);
 /* Attach every request present in its object (aliases once), in process
  * pid only, or in every process mapping the object when pid is 0. */
 int probes_attach(const struct probe_req *reqs, int n, pid_t pid);
-/* Keep a link made elsewhere (tracepoints) so probes_detach ends it. */
-int probes_keep(struct bpf_link *link);
+/* Attach prog where its section says (tracepoints), kept so that
+ * probes_detach ends it. */
+int probes_keep(struct bpf_program *prog);
+/* The programs behind the links, each once: up to max in out, the count. */
+int probes_programs(const struct bpf_program **out, int max);
+/* Session links are used (probes_prepare_session loads its program). */
+bool probes_sessions(void);
 void probes_detach(void);
 /* How many links are attached. */
 int probes_count(void);

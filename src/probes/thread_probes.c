@@ -12,13 +12,13 @@ int thread_probes_attach_tracepoints(struct threads_bpf *skel)
 	int err;
 
 	/* The tracepoints filter on the process inside: they see every task. */
-	err = probes_keep(bpf_program__attach(skel->progs.thread_fork));
+	err = probes_keep(skel->progs.thread_fork);
 	if (!err)
-		err = probes_keep(bpf_program__attach(skel->progs.thread_exit));
+		err = probes_keep(skel->progs.thread_exit);
 	if (!err)
-		err = probes_keep(bpf_program__attach(
-			bpf_program__autoload(skel->progs.thread_switch) ?
-				skel->progs.thread_switch : skel->progs.thread_switch_nostate));
+		err = probes_keep(bpf_program__autoload(skel->progs.thread_switch) ?
+					  skel->progs.thread_switch :
+					  skel->progs.thread_switch_nostate);
 	return err;
 }
 

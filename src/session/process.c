@@ -162,6 +162,7 @@ static void build_snapshot(struct session *s, struct lt_snapshot *snap)
 	snap->duration_s = mono_s() - s->run.start;
 	snap->min_age_s = s->opt->min_age_s;
 	snap->min_block_s = s->opt->min_block_s;
+	snap->cost = s->run.cost;
 	if (!s->alloc)
 		alloc_lost_none(&snap->lost);
 	if ((s->alloc &&

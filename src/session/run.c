@@ -10,6 +10,7 @@
 #include "screen/screen.h"
 #include "serve/board.h"
 #include "serve/http.h"
+#include "session/overhead.h"
 #include "session/run.h"
 #include "session/tracers.h"
 
@@ -68,6 +69,14 @@ static bool watchers(struct run *r, const struct session_ops *ops, void *s,
 	return false;
 }
 
+static void report(struct run *r, const struct session_ops *ops, void *s, bool final)
+{
+	overhead_update(r);
+	ops->report(s, final);
+	if (final || r->opt->interval_s)
+		overhead_say(r);
+}
+
 /* Returns when it is time for the final report. */
 static void run_loop(struct run *r, const struct session_ops *ops, void *s, int sfd)
 {
@@ -99,7 +108,7 @@ static void run_loop(struct run *r, const struct session_ops *ops, void *s, int 
 			next_tick = t + TICK_S;
 		}
 		if (o->interval_s && t >= next_table) {
-			ops->report(s, false);
+			report(r, ops, s, false);
 			next_table += o->interval_s;
 		}
 	}
@@ -157,21 +166,25 @@ int session_run(struct run *r, const struct session_ops *ops, void *s)
 		close(sfd);
 		return EXIT_BAD_INPUT;
 	}
+	overhead_start(r);
 	err = ops->start(s);
 	r->start = mono_s();
+	if (!err)
+		overhead_expect(r);
 	if (!err && r->opt->screen && !(r->screen = screen_new(r->opt)))
 		err = 1;
 	if (!err) {
 		if (r->screen)	/* the first rows now, not in a second */
-			ops->report(s, false);
+			report(r, ops, s, false);
 		run_loop(r, ops, s, sfd);
 		/* The terminal back before the final report and its exports. */
 		screen_free(r->screen);
 		r->screen = NULL;
 		ops->tick(s);
-		ops->report(s, true);
+		report(r, ops, s, true);
 	}
 	ops->finish(s);
+	overhead_stop(r);
 	serve_stop(r);
 	close(sfd);
 	return err;

@@ -38,6 +38,8 @@ struct run {
 	struct board *board;	/* --listen: where views are published */
 	struct http_server *http;
 	struct screen *screen;	/* leaktop top: the live screen */
+	int stats_fd;		/* --production: BPF run statistics held on */
+	struct lt_cost cost;	/* --production: what the probes took so far */
 };
 
 /* Privileges, start, the loop, the final report, finish: the exit status. */

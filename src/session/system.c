@@ -41,6 +41,7 @@
 #include "output/render_diff.h"
 #include "store/snapdir.h"
 #include "symbols/symbolize.h"
+#include "session/overhead.h"
 #include "session/run.h"
 #include "session/system.h"
 #include "collect/thread_drain.h"
@@ -768,17 +769,6 @@ static int load_all(struct system *sys)
 	return tracers_loaded(err, loaded);
 }
 
-static void say_memory_cost(const struct options *o)
-{
-	char b[32] = "", what[64] = "every allocation";
-
-	if (o->sample_bytes)
-		snprintf(what, sizeof(what), "one allocation per %s",
-			 human_bytes(o->sample_bytes, b, sizeof(b)));
-	fprintf(stderr, "leaktop: tracing the native memory of every process: each malloc and "
-		"free on the machine takes a trap; tracking %s (--sample-bytes)\n", what);
-}
-
 static int start(void *ctx)
 {
 	struct system *sys = ctx;
@@ -790,8 +780,8 @@ static int start(void *ctx)
 		return 1;
 	if (sys->threads)
 		threads_census(sys->threads);
-	if (sys->alloc)
-		say_memory_cost(sys->opt);
+	if (sys->alloc && !sys->opt->production)	/* else with its cost: overhead.c */
+		overhead_say_memory(sys->opt, NULL);
 	tick(sys);
 	fprintf(stderr, "leaktop: tracing every process: %d processes, %d probe links\n",
 		sys->nprocs, probes_count());

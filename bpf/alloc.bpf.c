@@ -69,12 +69,12 @@ const volatile bool all_procs;
 const volatile __u32 self_tgid;
 /*
  * Session links (alloc_session): an unsampled call smaller than this skips
- * its return trap (0: every call keeps it). 128 KiB is glibc's smallest
+ * its return trap. 128 KiB is glibc's smallest
  * mmap threshold (malloc/malloc.c DEFAULT_MMAP_THRESHOLD_MIN): a smaller
  * call maps no chunk of its own, so nothing nests in it but arena
  * reservations, which are PROT_NONE and not counted by alloc_session.
  */
-const volatile __u64 session_skip_max;
+#define SESSION_SKIP_MAX (128 << 10)
 
 /* -p with an allocator other than glibc: the span of its code. An mmap it
  * makes outside any call we follow (inside one whose return was skipped)
@@ -283,7 +283,7 @@ static __always_inline __u32 take_sample(struct lt_inflight *f, __u32 kind, __u6
  * nothing that can nest but reservations). */
 static __always_inline int skips_return(struct lt_inflight *f, __u32 kind, __u64 size)
 {
-	if (!session_skip_max || f->sampled || f->has_old || size >= session_skip_max)
+	if (f->sampled || f->has_old || size >= SESSION_SKIP_MAX)
 		return 0;
 	return kind != LT_MMAP && kind != LT_MREMAP && kind != LT_MUNMAP &&
 	       kind != LT_PTHREAD_CREATE;

@@ -15,6 +15,11 @@
 #     strdup+free pair, native, leaktop --frame-pointers, leaktop (CFI).
 #  4. leaktop's own footprint with 1M outstanding allocations: CPU per
 #     interval, RSS, BPF map memory, time from SIGINT to exit.
+#  5. sampled estimates against full tracing on the same workload (storm's
+#     kept blocks): the error each estimate states, and the one it has.
+# "sampled" is leaktop --production (memory sampled, one allocation per
+# $BENCH_SAMPLE_BYTES, 512K): its own estimate of what its probes cost is
+# set beside the measured cost.
 # This is a benchmark: it prints figures and whether the goals are met,
 # and fails only when a measurement cannot be made.
 # Usage: scripts/bench.sh [PAIRS] [RUNS] (or BENCH_PAIRS, BENCH_RUNS); also
@@ -26,7 +31,7 @@ cd "$(dirname "$0")/.."
 
 pairs=${1:-${BENCH_PAIRS:-300000}}
 runs=${2:-${BENCH_RUNS:-5}}
-sections=${BENCH_SECTIONS:-"malloc stacks redis http footprint"}
+sections=${BENCH_SECTIONS:-"malloc stacks redis http footprint estimate"}
 gopark_passes=${BENCH_GOPARK_PASSES:-300000}
 redis_tests=${BENCH_REDIS_TESTS:-set,get,lpush,lpop}
 redis_n=${BENCH_REDIS_N:-10000}        # requests per test and run
@@ -38,6 +43,7 @@ http_conns=${BENCH_HTTP_CONNS:-20}
 hold_n=${BENCH_HOLD_N:-1000000}        # outstanding allocations
 hold_interval=${BENCH_HOLD_INTERVAL:-5}
 hold_intervals=${BENCH_HOLD_INTERVALS:-3}
+estimate_keep=${BENCH_ESTIMATE_KEEP:-200000}	# storm blocks kept per thread (4)
 foreign_wait=${BENCH_FOREIGN_WAIT:-10}  # s to wait for another's leaktop -a,
 foreign_budget=$((foreign_wait * 12))      # per run and in all
 redis_goal=70
@@ -169,6 +175,23 @@ range() { vals "$@" | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s-%s", lo, 
 pct() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.1f", 100 * a / b}'; }
 goal() { awk -v v="$1" -v g="$2" 'BEGIN {print (v >= g ? "met" : "MISSED")}'; }
 
+# --production's own estimate of its probes' cost in a report (JSON "cost"),
+# per unit of work: ns per pair, or us per request with SCALE 1000.
+cost_per() { # JSON UNITS [SCALE]
+	python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))["cost"]
+ns = (c["probe_hits"] - c["return_hits"]) * c["trap_ns"] + c["return_hits"] * c["return_trap_ns"] + c["bpf_ns"]
+print("%.2f" % (ns / float(sys.argv[2]) / float(sys.argv[3])))' "$1" "$2" "${3:-1}"
+}
+
+# "its own estimate X, measured Y (X/Y)": the estimate against the added
+# CPU measured (sampled minus untraced, medians).
+cost_row() { # SECTION UNIT ESTIMATE MEASURED
+	awk -v u="$2" -v e="$3" -v m="$4" -v s="$1" 'BEGIN {
+		printf "%s: --production estimated its probes at %.2f %s, measured added CPU %.2f (estimate/measured %.2f)\n", s, e, u, m, (m > 0 ? e / m : 0)
+	}'
+}
+
 build() {
 	need gcc clang go
 	gcc -O2 -g -fno-omit-frame-pointer -o build/bench_malloc_loop tests/bench/malloc_loop.c
@@ -207,11 +230,11 @@ tracer_start() {
 
 	case $cfg in
 	leaktop | sampled)
-		rm -f "$tmp/lt.err"
+		rm -f "$tmp/lt.err" "$tmp/lt.json"
 		local mode=
-		[ "$cfg" = sampled ] && mode="--sample-bytes $sample"
+		[ "$cfg" = sampled ] && mode="--production --sample-bytes $sample"
 		# shellcheck disable=SC2086
-		./leaktop $mode -p "$pid" >"$tmp/lt.out" 2>"$tmp/lt.err" &
+		./leaktop $mode -p "$pid" --json "$tmp/lt.json" >"$tmp/lt.out" 2>"$tmp/lt.err" &
 		tracer=$!
 		bg+=("$tracer")
 		wait_for "$tmp/lt.err" '^leaktop: tracing pid' "$tracer"
@@ -255,7 +278,8 @@ malloc_run() {
 	case $1 in
 	native) "$bin" "$pairs" | pair_ns ;;
 	leaktop) ./leaktop -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
-	sampled) ./leaktop --sample-bytes "$sample" -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
+	sampled) ./leaktop --production --sample-bytes "$sample" --json "$tmp/lt.json" \
+			-- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	plain) $ep "$probe_obj" malloc,free -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	placed) $ep "$probe_obj" "$placed_spec" -- "$bin" "$pairs" 2>/dev/null | pair_ns ;;
 	esac
@@ -279,6 +303,7 @@ bench_malloc() {
 			[ -n "$v" ] || die "malloc loop under $cfg printed no figure"
 			rec malloc "$cfg" wall "${v% *}"
 			rec malloc "$cfg" cpu "${v#* }"
+			[ "$cfg" = sampled ] && rec malloc sampled est "$(cost_per "$tmp/lt.json" "$pairs")"
 		done
 	done
 	n=$(med malloc native cpu) t=$(med malloc leaktop cpu) s=$(med malloc sampled cpu)
@@ -289,7 +314,7 @@ bench_malloc() {
 	printf '%-52s %8s %8s\n' "" cpu wall
 	malloc_row "native" native
 	malloc_row "leaktop (full tracing)" leaktop
-	malloc_row "leaktop --sample-bytes $sample" sampled
+	malloc_row "leaktop --production (sampled, $sample)" sampled
 	malloc_row "empty BPF, plain entry+return of malloc, free" plain
 	malloc_row "empty BPF at leaktop's placements" placed
 	echo "(leaktop's placements: $placed_spec)"
@@ -302,6 +327,7 @@ bench_malloc() {
 		r = s / t
 		printf "GOAL malloc: sampled per-pair cost %.2fx of full tracing (goal <= %.1fx): %s\n", r, g, r <= g ? "met" : "MISSED"
 	}'
+	cost_row malloc "ns per pair" "$(med malloc sampled est)" "$(awk -v s="$s" -v n="$n" 'BEGIN {print s - n}')"
 
 	for round in $(seq "$runs"); do
 		for cfg in $(rotate "$round" native leaktop); do
@@ -448,6 +474,8 @@ bench_redis() {
 			redis_load "$cfg"
 			load_end redis "$cfg" "$rpid" $((ntests * redis_n))
 			[ "$cfg" = untraced ] || tracer_stop "$cfg"
+			[ "$cfg" = sampled ] &&
+				rec redis sampled est_us "$(cost_per "$tmp/lt.json" $((ntests * redis_n)) 1000)"
 		done
 	done
 	stop "$rpid" TERM || true
@@ -478,7 +506,9 @@ bench_redis() {
 	t=$(pct "$(med redis leaktop ALL)" "$(med redis untraced ALL)")
 	echo "GOAL redis: leaktop at $t% of untraced (goal >= $redis_goal%): $(goal "$t" "$redis_goal")"
 	t=$(pct "$(med redis sampled ALL)" "$(med redis untraced ALL)")
-	echo "GOAL redis sampled: --sample-bytes $sample at $t% of untraced (goal >= $redis_sampled_goal%): $(goal "$t" "$redis_sampled_goal")"
+	echo "GOAL redis sampled: --production at $t% of untraced (goal >= $redis_sampled_goal%): $(goal "$t" "$redis_sampled_goal")"
+	cost_row redis "us per request" "$(med redis sampled est_us)" \
+		"$(awk -v s="$(med redis sampled cpu_us)" -v u="$(med redis untraced cpu_us)" 'BEGIN {print s - u}')"
 }
 
 # --- 3. Go HTTP server ----------------------------------------------------
@@ -493,7 +523,7 @@ bench_http() {
 	wait_for "$tmp/http.out" '^listening' "$hpid"
 	port=$(awk '/^listening/ {print $2}' "$tmp/http.out")
 	for round in $(seq "$runs"); do
-		for cfg in $(rotate "$round" untraced leaktop); do
+		for cfg in $(rotate "$round" untraced leaktop sampled); do
 			[ "$cfg" = untraced ] || tracer_start "$cfg" "$hpid"
 			load_begin "$hpid" "$cfg" http
 			v=$(wrk -t1 -c"$http_conns" -d"${http_secs}s" "http://127.0.0.1:$port/bench" |
@@ -502,6 +532,7 @@ bench_http() {
 			load_end http "$cfg" "$hpid" "${v#* }"
 			[ "$cfg" = untraced ] || tracer_stop "$cfg"
 			rec http "$cfg" rps "${v% *}"
+			[ "$cfg" = sampled ] && rec http sampled est_us "$(cost_per "$tmp/lt.json" "${v#* }" 1000)"
 		done
 	done
 	stop "$hpid" TERM || true
@@ -511,10 +542,16 @@ bench_http() {
 	printf '%-40s %10s req/s  [%s]\n' "untraced" "$u" "$(range http untraced rps)"
 	printf '%-40s %10s req/s  [%s]\n' "leaktop (goroutines + Go heap + libc)" "$t" \
 		"$(range http leaktop rps)"
-	echo "per round vs untraced: $(ratios http leaktop rps untraced)"
-	cpu_summary http untraced leaktop
+	printf '%-40s %10s req/s  [%s]\n' "leaktop --production" "$(med http sampled rps)" \
+		"$(range http sampled rps)"
+	echo "per round vs untraced: leaktop $(ratios http leaktop rps untraced); --production $(ratios http sampled rps untraced)"
+	cpu_summary http untraced leaktop sampled
 	t=$(pct "$t" "$u")
 	echo "GOAL http: leaktop at $t% of untraced (goal >= $http_goal%): $(goal "$t" "$http_goal")"
+	t=$(pct "$(med http sampled rps)" "$u")
+	echo "GOAL http sampled: --production at $t% of untraced (goal >= $http_goal%): $(goal "$t" "$http_goal")"
+	cost_row http "us per request" "$(med http sampled est_us)" \
+		"$(awk -v s="$(med http sampled cpu_us)" -v u="$(med http untraced cpu_us)" 'BEGIN {print s - u}')"
 }
 
 # --- 4. leaktop's footprint -----------------------------------------------
@@ -587,6 +624,54 @@ bench_footprint() {
 	awk '{t += $1} NR <= 3 {top = top sprintf(", %s %.1f", $2, $1 / 1048576)}
 		END {printf "BPF maps held (kernel memory, fdinfo memlock): %.1f MiB%s MiB\n", t / 1048576, top}' "$tmp/maps"
 	awk -v s="$s" -v e="$e" 'BEGIN {printf "final report: SIGINT to exit %.2f s (drain, symbolize, render, detach)\n", e - s}'
+}
+
+# --- 5. sampled estimates against full tracing ------------------------------
+
+# keep_site's bytes in a storm report, and for a sampled one the error it
+# states: "BYTES ERROR".
+keep_bytes() {
+	python3 -c 'import json, sys
+for s in json.load(open(sys.argv[1]))["memory"]["sites"]:
+    if any(f.get("function") == "keep_site" for f in s["frames"]):
+        print(s["bytes"], s.get("error", 0))
+        break' "$1"
+}
+
+bench_estimate() {
+	local cfg v bin=tests/targets/build/storm exact
+
+	for round in $(seq "$runs"); do
+		for cfg in $(rotate "$round" full sampled); do
+			foreign_check "estimate/$cfg" wait
+			if [ "$cfg" = full ]; then
+				./leaktop --quiet --json "$tmp/est.json" -- "$bin" 4 "$estimate_keep" 0 \
+					>/dev/null 2>&1 || die "storm under leaktop failed"
+			else
+				./leaktop --production --sample-bytes "$sample" --quiet --json \
+					"$tmp/est.json" -- "$bin" 4 "$estimate_keep" 0 >/dev/null 2>&1 ||
+					die "storm under leaktop --production failed"
+			fi
+			v=$(keep_bytes "$tmp/est.json")
+			[ -n "$v" ] || die "no keep_site in the $cfg report"
+			rec estimate "$cfg" bytes "${v% *}"
+			[ "$cfg" = sampled ] && rec estimate sampled error "${v#* }"
+		done
+	done
+	exact=$((4 * estimate_keep * 32))
+	echo
+	echo "== 5. sampled estimates: storm 4 threads x $estimate_keep blocks of 32 B kept ($exact B)"
+	printf '%-34s %10s  [%s]\n' "full tracing (exact)" "$(med estimate full bytes)" \
+		"$(range estimate full bytes)"
+	printf '%-34s %10s  [%s]\n' "--production (one per $sample)" "$(med estimate sampled bytes)" \
+		"$(range estimate sampled bytes)"
+	awk '$1 == "estimate" && $2 == "sampled" && $3 == "bytes" {b[$5] = $4}
+		$1 == "estimate" && $2 == "sampled" && $3 == "error" {e[$5] = $4}
+		END {for (r = 1; r in b; r++) print b[r], e[r]}' "$results" |
+		awk -v x="$exact" '{z = ($1 - x) / (x * $2); a = z < 0 ? -z : z
+			n++; if (a <= 1) one++; if (a <= 2) two++; if (a > worst) worst = a
+			printf "round %d: estimate %d, stated error %.1f%%, off by %.2f of it\n", n, $1, 100 * $2, z}
+		END {printf "GOAL estimate: %d of %d rounds within the stated error, %d within twice it, worst %.2fx (goal: each within 3x): %s\n", one, n, two, worst, worst <= 3 ? "met" : "MISSED"}'
 }
 
 mkdir -p build

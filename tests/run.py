@@ -428,6 +428,13 @@ def check_report(rep):
             f"duration_s is {dur!r}")
     e.check(isinstance(rep.get("target_exited"), bool),
             f"target_exited is {rep.get('target_exited')!r}")
+    c = rep.get("cost")     # --production only
+    e.check(c is None or (
+        all(isinstance(c.get(k), int) and c[k] >= 0 for k in
+            ("probe_hits", "return_hits", "trap_ns", "return_trap_ns", "bpf_ns"))
+        and c["return_hits"] <= c["probe_hits"]
+        and isinstance(c.get("cpu_share"), (int, float)) and c["cpu_share"] >= 0),
+        f"cost is {c!r}")
     m = rep.get("memory")
     check(isinstance(m, dict), "memory missing")
     # null: nothing to hook (a static Go binary has no malloc), so no sites.

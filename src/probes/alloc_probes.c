@@ -82,7 +82,7 @@ static const struct probe_spec specs[] = {
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
 /* glibc's own malloc (libc.so.6): the one whose nesting alloc_session's
- * rule is made for (bpf/alloc.bpf.c, session_skip_max). */
+ * rule is made for (bpf/alloc.bpf.c, SESSION_SKIP_MAX). */
 static bool is_glibc(const char *obj)
 {
 	const char *base = obj ? strrchr(obj, '/') : NULL;

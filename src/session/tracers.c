@@ -107,8 +107,6 @@ int tracers_load_alloc(const struct options *o, pid_t pid, struct cfi_tables *cf
 		probes_prepare_session(skel->progs.alloc_session);
 	else
 		bpf_program__set_autoload(skel->progs.alloc_session, false);
-	skel->rodata->session_skip_max =
-		bpf_program__autoload(skel->progs.alloc_session) ? 128 << 10 : 0;
 	bpf_map__set_max_entries(skel->maps.allocs, o->max_allocs);
 	bpf_map__set_max_entries(skel->maps.sites, o->max_stacks + 1);
 	bpf_map__set_max_entries(skel->maps.ages, o->max_stacks + 1);

@@ -1229,19 +1229,22 @@ def t_sample_bytes_session(ctx):
 
 def production_storm(ctx, extra):
     """storm 4 x (30000 keep + 30000 churn) under leaktop -p --production
-    EXTRA: (report, leaktop's stderr)."""
+    --listen EXTRA: (report, leaktop's stderr, /metrics once storm is done)."""
     keep = churn = 30000
     t = ctx.start_target("storm", STORM_THREADS, keep, churn, "--wait")
     j = ctx.tmp / "production.json"
+    port = free_port()
     lt = ctx.start_leaktop(["--production", "--quiet", "--json", j, "-p", t.pid,
-                            *extra])
+                            "--listen", f"127.0.0.1:{port}", *extra])
     ctx.wait_attached(t, lt)
     send(t)
     wait_line(t, "done", timeout=120)
+    status, metrics = http_req(port, "/metrics")
+    check(status == 200, f"/metrics: status {status}")
     lt.send_signal(signal.SIGINT)
     r = ctx.finish_leaktop(lt, timeout=60)
     check(r.rc == 0, f"leaktop exited with status {r.rc}: {r.err[-300:]}")
-    return load_report(j), r.err
+    return load_report(j), r.err, metrics.decode()
 
 
 @test("production_cost")
@@ -1252,7 +1255,9 @@ def t_production_cost(ctx):
     the kernel has uprobe sessions, else 3); the report counts the probe
     hits the kernel ran, which match the storm's calls (entries of 240000
     mallocs and 120000 frees, plus each malloc's return without sessions);
-    the last stderr line says the same numbers. With --sample-bytes 0
+    the last stderr line says the same numbers, and /metrics served the
+    hits (leaktop_probe_hits_total) once the storm was over. With
+    --sample-bytes 0
     every malloc takes its return too: 240000 more hits, all returns.
     -a --production implies --memory; the daemon passes it on."""
     feats = {f["name"]: f["state"] == "present" for f in
@@ -1262,7 +1267,7 @@ def t_production_cost(ctx):
     slack = 3000    # the --wait heartbeat's malloc every 50 ms, thread exits
     san = bool(os.environ.get("LEAKTOP_SAN_PASS"))  # its own code: sampled
     for extra, sampled in (([], True), (["--sample-bytes", "0"], False))[:1 + (not san)]:
-        rep, err = production_storm(ctx, extra)
+        rep, err, metrics = production_storm(ctx, extra)
         m = re.search(r"production: a probe hit costs ([0-9.]+) us on this "
                       r"machine, a return probe's ([0-9.]+)", err)
         check(m and 0.05 < float(m.group(1)) < 200 and
@@ -1284,6 +1289,12 @@ def t_production_cost(ctx):
               f"{c['return_hits']} return hits with {extra}, want {rets}")
         check(c["trap_ns"] > 0 and c["bpf_ns"] > 0 and c["cpu_share"] > 0,
               f"cost {c}")
+        served = metric_value(metrics, "leaktop_probe_hits_total")
+        check(served is not None and want <= served <= c["probe_hits"],
+              f"/metrics leaktop_probe_hits_total {served}, the report "
+              f"{c['probe_hits']}, the storm {want}")
+        check((metric_value(metrics, "leaktop_probe_cpu_seconds_total") or 0) > 0,
+              "/metrics has no leaktop_probe_cpu_seconds_total")
         last = re.findall(r"probes so far: (\d+) hits .*, (\d+) of them "
                           r"returns", err)
         check(last and last[-1] == (str(c["probe_hits"]), str(c["return_hits"])),

@@ -20,7 +20,7 @@
 enum family {
 	F_MEM_BYTES, F_MEM_ALLOCS, F_MEM_SITE, F_THREADS, F_LIVE_THREADS, F_GOROUTINES,
 	F_GOHEAP, F_GOHEAP_PENDING, F_GOHEAP_SITE, F_FDS_OPEN, F_FDS, F_FD_SITE, F_KERNEL,
-	F_LEAKS, F_LOST, F_TRACED, F_AGE, F_N
+	F_LEAKS, F_LOST, F_TRACED, F_AGE, F_PROBE_HITS, F_PROBE_CPU, F_N
 };
 
 static const struct {
@@ -56,6 +56,11 @@ static const struct {
 	[F_TRACED] = { "leaktop_traced_seconds", "gauge", "How long the target has been traced." },
 	[F_AGE] = { "leaktop_view_age_seconds", "gauge",
 		    "Age of the numbers served for the target (daemon: since its last snapshot)." },
+	[F_PROBE_HITS] = { "leaktop_probe_hits_total", "counter",
+			   "Probe hits in the target, uprobe traps (--production)." },
+	[F_PROBE_CPU] = { "leaktop_probe_cpu_seconds_total", "counter",
+			  "CPU the probes took from the target: hits at the price measured at "
+			  "start plus time in BPF (--production)." },
 };
 
 struct collector {
@@ -210,6 +215,10 @@ int metrics_collect(struct view *v, const struct lt_snapshot *s)
 	struct collector c = { .v = v };
 
 	add(&c, F_TRACED, s->duration_s, NULL);
+	if (s->cost.known) {
+		add(&c, F_PROBE_HITS, s->cost.hits, NULL);
+		add(&c, F_PROBE_CPU, s->cost.share * s->duration_s, NULL);
+	}
 	if (!s->no_memory) {
 		add(&c, F_MEM_BYTES, s->bytes, NULL);
 		add(&c, F_MEM_ALLOCS, s->count, NULL);

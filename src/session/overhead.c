@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* What --production costs, measured and said (session/overhead.h). */
+#include <bpf/libbpf.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -55,6 +56,18 @@ void overhead_say_memory(const struct options *o, const struct lt_cost *c)
 	fputc('\n', stderr);
 }
 
+/* The memory tracer is attached (a Go program may have no malloc). */
+static bool memory_traced(void)
+{
+	const struct bpf_program *p[128];
+	int n = probes_programs(p, 128);
+
+	for (int i = 0; i < n; i++)
+		if (strncmp(bpf_program__name(p[i]), "alloc_", 6) == 0)
+			return true;
+	return false;
+}
+
 void overhead_expect(struct run *r)
 {
 	int err;
@@ -71,7 +84,7 @@ void overhead_expect(struct run *r)
 	fprintf(stderr, "leaktop: production: a probe hit costs %.2f us on this machine, a "
 		"return probe's %.2f (measured now); threads, goroutines and fds are traced in "
 		"full (their events are rare)\n", r->cost.trap_ns / 1e3, r->cost.ret_ns / 1e3);
-	if (!r->opt->no_memory && (!r->opt->all || r->opt->memory))
+	if (memory_traced())
 		overhead_say_memory(r->opt, &r->cost);
 }
 

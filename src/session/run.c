@@ -62,8 +62,10 @@ static bool target_gone(struct run *r, const struct session_ops *ops, void *s)
 static bool watchers(struct run *r, const struct session_ops *ops, void *s,
 		     const struct pollfd *p, int polled)
 {
-	if (board_demand(r->board) && ops->publish)
+	if (board_demand(r->board) && ops->publish) {
+		overhead_update(r);
 		ops->publish(s);
+	}
 	if (r->screen && (polled < 0 || p[3].revents))
 		return !screen_input(r->screen);
 	return false;

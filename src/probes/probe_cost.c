@@ -20,8 +20,8 @@
 #include "probes/probes.h"
 #include "target/procmaps.h"
 
-#define CALLS 500	/* per round: 2.2 ms at 4.4 us a hit */
-#define ROUNDS 3	/* the cheapest round: the least disturbed */
+#define CALLS  500 /* per round: 2.2 ms at 4.4 us a hit */
+#define ROUNDS 3   /* the cheapest round: the least disturbed */
 
 /* The calibration's victim, in assembly so that it starts with push %rbp
  * whatever the compiler's flags: an instruction the kernel emulates, as at
@@ -94,8 +94,11 @@ static int locate(char *path, size_t len, uint64_t *off)
  * uprobe PMU's "retprobe" format bit is config:0 (its sysfs format/). */
 static int perf_uprobe(int prog, const char *path, uint64_t off, bool ret)
 {
-	struct perf_event_attr a = { .size = sizeof(a), .sample_period = 1, .config = ret,
-				     .config1 = (uintptr_t)path, .config2 = off };
+	struct perf_event_attr a = {.size = sizeof(a),
+				    .sample_period = 1,
+				    .config = ret,
+				    .config1 = (uintptr_t)path,
+				    .config2 = off};
 	FILE *f = fopen("/sys/bus/event_source/devices/uprobe/type", "re");
 	int fd, ok = f && fscanf(f, "%u", &a.type) == 1;
 
@@ -116,8 +119,8 @@ static int perf_uprobe(int prog, const char *path, uint64_t off, bool ret)
 static int attach_empty(const char *path, uint64_t off, bool ret)
 {
 	static const struct bpf_insn ret0[] = {
-		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
-		{ .code = BPF_JMP | BPF_EXIT },
+	    {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0},
+	    {.code = BPF_JMP | BPF_EXIT},
 	};
 	bool multi = feature_has(LT_FEAT_UPROBE_MULTI);
 	LIBBPF_OPTS(bpf_prog_load_opts, opts,
@@ -129,7 +132,7 @@ static int attach_empty(const char *path, uint64_t off, bool ret)
 	link = multi ? probes_multi_link(prog, path, &off, NULL, 1, getpid(),
 					 ret ? PROBE_RETURN : PROBE_ENTRY)
 		     : perf_uprobe(prog, path, off, ret);
-	close(prog);	/* the link holds it */
+	close(prog); /* the link holds it */
 	return link;
 }
 
@@ -173,7 +176,7 @@ void probe_cost_read(struct lt_cost *c)
 
 	c->hits = c->ret_hits = c->bpf_ns = 0;
 	for (int i = 0; i < n; i++) {
-		struct bpf_prog_info info = { 0 };
+		struct bpf_prog_info info = {0};
 		uint32_t len = sizeof(info);
 
 		if (bpf_obj_get_info_by_fd(bpf_program__fd(p[i]), &info, &len))
@@ -193,6 +196,6 @@ double probe_cost_share(const struct lt_cost *c, double secs)
 {
 	if (secs <= 0)
 		return 0;
-	return ((c->hits - c->ret_hits) * c->trap_ns + c->ret_hits * c->ret_ns + c->bpf_ns) /
-	       1e9 / secs;
+	return ((c->hits - c->ret_hits) * c->trap_ns + c->ret_hits * c->ret_ns + c->bpf_ns) / 1e9 /
+	       secs;
 }

@@ -22,8 +22,10 @@ void overhead_start(struct run *r)
 		return;
 	r->stats_fd = probe_cost_stats_on();
 	if (r->stats_fd < 0)
-		fprintf(stderr, "leaktop: the probes' running cost is not counted: the kernel's "
-			"BPF run statistics are refused (%s)\n", strerror(-r->stats_fd));
+		fprintf(stderr,
+			"leaktop: the probes' running cost is not counted: the kernel's "
+			"BPF run statistics are refused (%s)\n",
+			strerror(-r->stats_fd));
 }
 
 /* Hits of one malloc and its free: entry and free, and the return unless
@@ -77,13 +79,17 @@ void overhead_expect(struct run *r)
 	err = probe_cost_measure(&r->cost);
 	if (err) {
 		r->cost.trap_ns = r->cost.ret_ns = 0;
-		fprintf(stderr, "leaktop: production: the cost of a probe hit could not be measured "
-			"(%s): only hits and time in BPF are counted\n", strerror(-err));
+		fprintf(stderr,
+			"leaktop: production: the cost of a probe hit could not be measured "
+			"(%s): only hits and time in BPF are counted\n",
+			strerror(-err));
 		return;
 	}
-	fprintf(stderr, "leaktop: production: a probe hit costs %.2f us on this machine, a "
+	fprintf(stderr,
+		"leaktop: production: a probe hit costs %.2f us on this machine, a "
 		"return probe's %.2f (measured now); threads, goroutines and fds are traced in "
-		"full (their events are rare)\n", r->cost.trap_ns / 1e3, r->cost.ret_ns / 1e3);
+		"full (their events are rare)\n",
+		r->cost.trap_ns / 1e3, r->cost.ret_ns / 1e3);
 	if (memory_traced())
 		overhead_say_memory(r->opt, &r->cost);
 }

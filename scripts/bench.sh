@@ -179,8 +179,7 @@ goal() { awk -v v="$1" -v g="$2" 'BEGIN {print (v >= g ? "met" : "MISSED")}'; }
 # per unit of work: ns per pair, or us per request with SCALE 1000.
 cost_per() { # JSON UNITS [SCALE]
 	python3 -c 'import json, sys
-c = json.load(open(sys.argv[1]))["cost"]
-ns = (c["probe_hits"] - c["return_hits"]) * c["trap_ns"] + c["return_hits"] * c["return_trap_ns"] + c["bpf_ns"]
+ns = json.load(open(sys.argv[1]))["cost"]["cpu_ns"]
 print("%.2f" % (ns / float(sys.argv[2]) / float(sys.argv[3])))' "$1" "$2" "${3:-1}"
 }
 

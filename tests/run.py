@@ -431,7 +431,8 @@ def check_report(rep):
     c = rep.get("cost")     # --production only
     e.check(c is None or (
         all(isinstance(c.get(k), int) and c[k] >= 0 for k in
-            ("probe_hits", "return_hits", "trap_ns", "return_trap_ns", "bpf_ns"))
+            ("probe_hits", "return_hits", "trap_ns", "return_trap_ns", "bpf_ns",
+             "cpu_ns"))
         and c["return_hits"] <= c["probe_hits"]
         and isinstance(c.get("cpu_share"), (int, float)) and c["cpu_share"] >= 0),
         f"cost is {c!r}")
@@ -1230,21 +1231,14 @@ def t_sample_bytes_session(ctx):
 def production_storm(ctx, extra):
     """storm 4 x (30000 keep + 30000 churn) under leaktop -p --production
     --listen EXTRA: (report, leaktop's stderr, /metrics once storm is done)."""
-    keep = churn = 30000
-    t = ctx.start_target("storm", STORM_THREADS, keep, churn, "--wait")
-    j = ctx.tmp / "production.json"
-    port = free_port()
-    lt = ctx.start_leaktop(["--production", "--quiet", "--json", j, "-p", t.pid,
-                            "--listen", f"127.0.0.1:{port}", *extra])
-    ctx.wait_attached(t, lt)
-    send(t)
-    wait_line(t, "done", timeout=120)
-    status, metrics = http_req(port, "/metrics")
-    check(status == 200, f"/metrics: status {status}")
-    lt.send_signal(signal.SIGINT)
-    r = ctx.finish_leaktop(lt, timeout=60)
-    check(r.rc == 0, f"leaktop exited with status {r.rc}: {r.err[-300:]}")
-    return load_report(j), r.err, metrics.decode()
+    port, served = free_port(), {}
+
+    def scrape():
+        status, served["metrics"] = http_req(port, "/metrics")
+        check(status == 200, f"/metrics: status {status}")
+    rep, _, _, err = run_storm(ctx, 30000, 30000, [
+        "--production", "--quiet", "--listen", f"127.0.0.1:{port}", *extra], scrape)
+    return rep, err, served["metrics"].decode()
 
 
 @test("production_cost")
@@ -4029,10 +4023,11 @@ def vm_hwm_kb(pid):
     return 0
 
 
-def run_storm(ctx, keep, churn, extra):
+def run_storm(ctx, keep, churn, extra, done=None):
     """storm THREADS KEEP CHURN under leaktop -p EXTRA; SIGINT once the
-    storm is over.  Returns (report, how much leaktop's peak RSS grew from
-    the attach to its end in kB, seconds the storm took)."""
+    storm is over (after done(), when given).  Returns (report, how much
+    leaktop's peak RSS grew from the attach to its end in kB, seconds the
+    storm took, leaktop's stderr)."""
     t = ctx.start_target("storm", STORM_THREADS, keep, churn, "--wait")
     j = ctx.tmp / "report.json"
     lt = ctx.start_leaktop(["-p", t.pid, "--json", j, *extra])
@@ -4044,6 +4039,8 @@ def run_storm(ctx, keep, churn, extra):
     took = time.monotonic() - t0
     check(lt.poll() is None, f"leaktop died in the storm (status "
           f"{lt.poll()})")
+    if done:
+        done()
     hwm = vm_hwm_kb(lt.pid)
     lt.send_signal(signal.SIGINT)
     while lt.poll() is None:    # the peak of the final report too
@@ -4052,7 +4049,7 @@ def run_storm(ctx, keep, churn, extra):
     r = ctx.finish_leaktop(lt, timeout=60)
     check(r.rc == 0, f"leaktop exited with status {r.rc}")
     ctx.notes.append(f"storm {took:.1f} s, leaktop VmHWM {hwm0} -> {hwm} kB")
-    return load_report(j), hwm - hwm0, took
+    return load_report(j), hwm - hwm0, took, r.err
 
 
 @test("storm_lost_exact")
@@ -4066,7 +4063,7 @@ def t_storm_lost_exact(ctx):
     storm).  leaktop keeps running and its peak RSS grows by less than
     HWM_GROWTH_KB."""
     keep = churn = 100000
-    rep, grew, took = run_storm(ctx, keep, churn, ["--max-allocs", "100000",
+    rep, grew, took, _ = run_storm(ctx, keep, churn, ["--max-allocs", "100000",
                                                   "--max-stacks", "1"])
     m = rep["memory"]
     made = STORM_THREADS * (keep + churn)
@@ -4095,7 +4092,7 @@ def t_storm_million(ctx):
     malloc/free pairs, default maps: all tracked, exactly, nothing lost,
     and leaktop's peak RSS grows by less than HWM_GROWTH_KB."""
     keep, churn = 250000, 50000
-    rep, grew, took = run_storm(ctx, keep, churn, [])
+    rep, grew, took, _ = run_storm(ctx, keep, churn, [])
     m = rep["memory"]
     e = Errors()
     exact_site(e, rep, "keep_site", STORM_THREADS * keep, STORM_KEEP_SIZE)

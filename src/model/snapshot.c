@@ -9,6 +9,11 @@ double sample_error(const struct lt_group *g)
 	return g->samples > 0 ? 1 / sqrt((double)g->samples) : 0;
 }
 
+double cost_cpu_ns(const struct lt_cost *c)
+{
+	return (c->hits - c->ret_hits) * c->trap_ns + c->ret_hits * c->ret_ns + c->bpf_ns;
+}
+
 uint64_t lost_total(const struct lt_lost_counts *l)
 {
 	uint64_t n = 0;

@@ -90,8 +90,11 @@ struct lt_cost {
 	uint64_t hits;		/* uprobe and uretprobe programs' runs */
 	uint64_t ret_hits;	/* of which uretprobes' */
 	uint64_t bpf_ns;	/* time in every attached program */
-	double share;		/* of one CPU over the time traced */
 };
+
+/* The CPU the probes took: entry hits and return hits at their measured
+ * prices, plus the time in BPF. */
+double cost_cpu_ns(const struct lt_cost *c);
 
 struct lt_snapshot {
 	pid_t pid;

@@ -231,14 +231,16 @@ static void json_kernel(FILE *f, const struct lt_snapshot *s)
 		  "\n  }");
 }
 
-/* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
 /* --production: what the probes took (docs/json-report.md). */
-static void json_cost(FILE *f, const struct lt_cost *c)
+static void json_cost(FILE *f, const struct lt_cost *c, double secs)
 {
 	fprintf(f, "  \"cost\": {\"probe_hits\": %lu, \"return_hits\": %lu, \"trap_ns\": %.0f, "
-		"\"return_trap_ns\": %.0f, \"bpf_ns\": %lu, \"cpu_share\": %.4f},\n", c->hits,
-		c->ret_hits, c->trap_ns, c->ret_ns, c->bpf_ns, c->share);
+		"\"return_trap_ns\": %.0f, \"bpf_ns\": %lu, \"cpu_ns\": %.0f, \"cpu_share\": %.4f},\n",
+		c->hits, c->ret_hits, c->trap_ns, c->ret_ns, c->bpf_ns, cost_cpu_ns(c),
+		secs > 0 ? cost_cpu_ns(c) / 1e9 / secs : 0);
 }
+
+/* "degraded": ["map_elem_iter", ...]: the kernel features it ran without. */
 
 static void json_degraded(FILE *f, const char *list)
 {
@@ -266,7 +268,7 @@ void render_json(FILE *f, const struct lt_snapshot *s)
 	fprintf(f, ",\n  \"duration_s\": %.3f,\n  \"target_exited\": %s,\n", s->duration_s,
 		s->exited ? "true" : "false");
 	if (s->cost.known)
-		json_cost(f, &s->cost);
+		json_cost(f, &s->cost, s->duration_s);
 	fputs("  \"memory\": {\n    \"allocator\": ", f);
 	json_str(f, s->allocator);
 	fprintf(f, ",\n    \"min_age_s\": %.3f,\n    \"sample_bytes\": %ld,\n", s->min_age_s,

@@ -113,18 +113,14 @@ static int text_range(pid_t pid, const char *obj, struct lt_text_range *r)
 	return r->hi ? 0 : -ENOENT;
 }
 
-/* Which objects' entry points get the session program: glibc's, and with
- * -p another allocator whose code is known (its own mmaps then tell). */
-static bool allocator_known(struct alloc_bpf *skel, pid_t pid, const char *obj)
+/* Another allocator's malloc gets the session program only with -p, once
+ * its code span is in alloc_text (its own mmaps then tell): true if so. */
+static bool other_allocator_known(struct alloc_bpf *skel, pid_t pid, const char *obj)
 {
 	struct lt_text_range r;
 	uint32_t zero = 0;
 
-	if (!bpf_program__autoload(skel->progs.alloc_session) || !obj)
-		return false;
-	if (is_glibc(obj))
-		return true;
-	return pid > 0 && !text_range(pid, obj, &r) &&
+	return obj && !is_glibc(obj) && pid > 0 && !text_range(pid, obj, &r) &&
 	       !bpf_map_update_elem(bpf_map__fd(skel->maps.alloc_text), &zero, &r, BPF_ANY);
 }
 
@@ -132,7 +128,7 @@ int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct provider
 			bool launched)
 {
 	bool session = bpf_program__autoload(skel->progs.alloc_session);
-	bool known = !launched && allocator_known(skel, pid, p->malloc_obj);
+	bool other = session && !launched && other_allocator_known(skel, pid, p->malloc_obj);
 
 	const char *objs[] = { [OBJ_MALLOC] = p->malloc_obj, [OBJ_MMAP] = p->mmap_obj,
 			       [OBJ_CXX] = p->cxx_obj, [OBJ_PTHREAD] = p->pthread_obj };
@@ -147,7 +143,7 @@ int alloc_probes_attach(struct alloc_bpf *skel, pid_t pid, const struct provider
 			.entry = skel->progs.alloc_entry,
 			.ret = s->has_return ? skel->progs.alloc_return : NULL,
 			.session = session && s->has_return &&
-						   (is_glibc(objs[s->obj]) || (s->obj == OBJ_MALLOC && known)) ?
+						   (is_glibc(objs[s->obj]) || (s->obj == OBJ_MALLOC && other)) ?
 					   skel->progs.alloc_session : NULL,
 			.nargs = s->nargs,
 			.cookie = s->kind,

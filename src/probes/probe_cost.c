@@ -191,11 +191,3 @@ void probe_cost_read(struct lt_cost *c)
 		c->bpf_ns += info.run_time_ns;
 	}
 }
-
-double probe_cost_share(const struct lt_cost *c, double secs)
-{
-	if (secs <= 0)
-		return 0;
-	return ((c->hits - c->ret_hits) * c->trap_ns + c->ret_hits * c->ret_ns + c->bpf_ns) / 1e9 /
-	       secs;
-}

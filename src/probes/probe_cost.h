@@ -18,7 +18,5 @@ int probe_cost_measure(struct lt_cost *c);
 int probe_cost_stats_on(void);
 /* Runs and time so far of the programs behind the links probes.c holds. */
 void probe_cost_read(struct lt_cost *c);
-/* The CPU the probes took, as a share of one CPU over secs. */
-double probe_cost_share(const struct lt_cost *c, double secs);
 
 #endif

@@ -217,7 +217,7 @@ int metrics_collect(struct view *v, const struct lt_snapshot *s)
 	add(&c, F_TRACED, s->duration_s, NULL);
 	if (s->cost.known) {
 		add(&c, F_PROBE_HITS, s->cost.hits, NULL);
-		add(&c, F_PROBE_CPU, s->cost.share * s->duration_s, NULL);
+		add(&c, F_PROBE_CPU, cost_cpu_ns(&s->cost) / 1e9, NULL);
 	}
 	if (!s->no_memory) {
 		add(&c, F_MEM_BYTES, s->bytes, NULL);

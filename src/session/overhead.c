@@ -32,10 +32,11 @@ void overhead_start(struct run *r)
  * a session skips it (unsampled calls, sampled mode only). */
 static int hits_per_pair(const struct options *o, const char **how)
 {
-	*how = o->sample_bytes && probes_sessions() ? "entry and free; an unsampled call's "
-						      "return skipped by its uprobe session"
-						    : "entry, return and free";
-	return o->sample_bytes && probes_sessions() ? 2 : 3;
+	bool skipped = o->sample_bytes && probes_sessions();
+
+	*how = skipped ? "entry and free; an unsampled call's return skipped by its uprobe session"
+		       : "entry, return and free";
+	return skipped ? 2 : 3;
 }
 
 void overhead_say_memory(const struct options *o, const struct lt_cost *c)
@@ -100,7 +101,6 @@ void overhead_update(struct run *r)
 		return;
 	probe_cost_read(&r->cost);
 	r->cost.known = true;
-	r->cost.share = probe_cost_share(&r->cost, mono_s() - r->start);
 }
 
 void overhead_say(const struct run *r)
@@ -116,7 +116,7 @@ void overhead_say(const struct run *r)
 		fprintf(stderr, ", %lu of them returns, at %.2f and %.2f us", c->ret_hits,
 			c->trap_ns / 1e3, c->ret_ns / 1e3);
 	fprintf(stderr, " + %.3f s in BPF = %.1f%% of one CPU over %.1f s\n", c->bpf_ns / 1e9,
-		c->share * 100, secs);
+		secs > 0 ? cost_cpu_ns(c) / 1e7 / secs : 0, secs);
 }
 
 void overhead_stop(struct run *r)
